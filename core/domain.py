@@ -14,6 +14,7 @@ Every record validates itself where it is created and raises
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -191,7 +192,9 @@ class Facility:
         )
         _check_non_negative(record, "unload_s", self.unload_s)
         if not isinstance(self.tipping_bays, int) or self.tipping_bays < 1:
-            raise ValidationError(record, "tipping_bays", f"must be an integer >= 1, got {self.tipping_bays!r}")
+            raise ValidationError(
+                record, "tipping_bays", f"must be an integer >= 1, got {self.tipping_bays!r}"
+            )
         if not (isinstance(self.daily_capacity_kg, int | float) and self.daily_capacity_kg > 0):
             raise ValidationError(record, "daily_capacity_kg", f"must be > 0, got {self.daily_capacity_kg!r}")
 
@@ -228,7 +231,7 @@ class CollectionPoint:
         for i, w in enumerate(windows):
             if not isinstance(w, TimeWindow):
                 raise ValidationError(record, f"time_windows[{i}]", f"must be a TimeWindow, got {w!r}")
-        for a, b in zip(windows, windows[1:], strict=False):
+        for a, b in itertools.pairwise(windows):
             if b.start_s <= a.end_s:
                 raise ValidationError(record, "time_windows", "must be sorted and must not overlap")
         object.__setattr__(self, "time_windows", windows)

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     corridor_m: float = Field(default=50.0, description="Off-route distance that starts a detour (m).")
     corridor_back_m: float = Field(default=40.0, description="Distance that ends a detour (m).")
     detour_min_fixes: int = Field(default=3, description="Fixes needed off-route before a detour counts.")
-    detour_min_s: float = Field(default=60.0, description="Seconds needed off-route before a detour counts (s).")
+    detour_min_s: float = Field(
+        default=60.0, description="Seconds needed off-route before a detour counts (s)."
+    )
 
     @property
     def cache_dir(self) -> Path:

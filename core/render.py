@@ -1,0 +1,101 @@
+"""Map pictures (PNG) of a district, its plan and its alerts, drawn offline with matplotlib.
+
+Every map carries the OpenStreetMap attribution required by the ODbL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.collections import LineCollection
+
+from core.domain import Alert, District, Plan
+
+ATTRIBUTION = "Map data (c) OpenStreetMap contributors, ODbL"
+"""Attribution printed on every map."""
+
+_STREET_WIDTH = {"motorway": 1.4, "trunk": 1.2, "primary": 1.0, "secondary": 0.8, "tertiary": 0.6}
+
+
+def render_map(
+    path: Path,
+    *,
+    street_lines: Iterable[tuple[Sequence[Sequence[float]], str]],
+    district: District,
+    plan: Plan | None = None,
+    alerts: Sequence[Alert] = (),
+    title: str = "",
+    dpi: int = 130,
+) -> Path:
+    """Draw streets, routes (one colour per vehicle), places and alerts to a PNG.
+
+    Parameters
+    ----------
+    path
+        The PNG file to write (parent folders are created).
+    street_lines
+        Each street as ``((lon, lat), ...)`` and its OSM highway class.
+    district
+        Depots, facilities and collection points to mark.
+    plan
+        Routes to draw along their road geometry.
+    alerts
+        Alerts to mark in red and label with their type.
+    """
+    lines, widths = [], []
+    for coords, highway in street_lines:
+        lines.append([(float(x), float(y)) for x, y in coords])
+        widths.append(_STREET_WIDTH.get(highway, 0.35))
+    fig, ax = plt.subplots(figsize=(11, 9))
+    ax.add_collection(LineCollection(lines, colors="#c8c8c8", linewidths=widths, zorder=1))
+    cmap = plt.get_cmap("tab10" if plan is None or len(plan.routes) <= 10 else "tab20")
+    if plan is not None:
+        for k, route in enumerate(plan.routes):
+            xy = [(lon, lat) for stop in route.stops for lat, lon in stop.leg_coords]
+            if len(xy) > 1:
+                xs, ys = zip(*xy, strict=True)
+                colour = cmap(k % cmap.N)
+                ax.plot(xs, ys, color=colour, linewidth=1.6, alpha=0.85, zorder=3, label=route.vehicle_id)
+                cols = route.collections
+                ax.scatter(
+                    [s.lon for s in cols], [s.lat for s in cols], s=7, color=colour, zorder=4, linewidths=0
+                )
+    served = {s.ref_id for r in plan.routes for s in r.collections} if plan else set()
+    left = [p for p in district.points if p.id not in served]
+    if left:
+        ax.scatter([p.lon for p in left], [p.lat for p in left], s=10, c="black", marker="x", zorder=4)
+    ax.scatter(
+        [f.lon for f in district.facilities], [f.lat for f in district.facilities],
+        s=110, marker="s", c="#444444", edgecolors="white", zorder=5,
+    )  # fmt: skip
+    for f in district.facilities:
+        ax.annotate(f.id, (f.lon, f.lat), xytext=(6, 6), textcoords="offset points", fontsize=8, zorder=6)
+    for d in district.depots:
+        ax.scatter([d.lon], [d.lat], s=180, marker="*", c="gold", edgecolors="black", zorder=5)
+        ax.annotate(d.id, (d.lon, d.lat), xytext=(6, -12), textcoords="offset points", fontsize=8, zorder=6)
+    for a in alerts:
+        ax.scatter([a.lon], [a.lat], s=320, facecolors="none", edgecolors="red", linewidths=2.2, zorder=7)
+        ax.annotate(
+            f"{a.type.value}: {a.vehicle_id}", (a.lon, a.lat), xytext=(10, 10), textcoords="offset points",
+            color="red", fontsize=9, fontweight="bold", zorder=7,
+        )  # fmt: skip
+    ax.autoscale()
+    lat_mid = sum(ax.get_ylim()) / 2
+    ax.set_aspect(1 / math.cos(math.radians(lat_mid)))
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    if title:
+        ax.set_title(title)
+    if plan is not None and plan.routes:
+        ax.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
+    fig.text(0.99, 0.01, ATTRIBUTION, ha="right", va="bottom", fontsize=8, color="#333333")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
