@@ -83,8 +83,13 @@ def _street_samples(
     for coords, highway in network.edge_lines():
         if highway not in STREET_CLASSES or len(coords) < 2:
             continue
-        mid = coords[len(coords) // 2]
-        if west <= mid[0] <= east and south <= mid[1] <= north:
+        inside = (
+            (coords[:, 0] >= west)
+            & (coords[:, 0] <= east)
+            & (coords[:, 1] >= south)
+            & (coords[:, 1] <= north)
+        )
+        if inside.all():
             lines.append(coords)
     if not lines:
         raise ValidationError("district generator", "box", f"holds no residential streets: {box}")

@@ -10,10 +10,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.collections import LineCollection
+from numpy.typing import ArrayLike
 
 from core.domain import Alert, District, Plan
 
@@ -26,7 +28,7 @@ _STREET_WIDTH = {"motorway": 1.4, "trunk": 1.2, "primary": 1.0, "secondary": 0.8
 def render_map(
     path: Path,
     *,
-    street_lines: Iterable[tuple[Sequence[Sequence[float]], str]],
+    street_lines: Iterable[tuple[ArrayLike, str]],
     district: District,
     plan: Plan | None = None,
     alerts: Sequence[Alert] = (),
@@ -48,9 +50,10 @@ def render_map(
     alerts
         Alerts to mark in red and label with their type.
     """
-    lines, widths = [], []
+    lines: list[np.ndarray] = []
+    widths: list[float] = []
     for coords, highway in street_lines:
-        lines.append([(float(x), float(y)) for x, y in coords])
+        lines.append(np.asarray(coords, dtype=float).reshape(-1, 2))
         widths.append(_STREET_WIDTH.get(highway, 0.35))
     fig, ax = plt.subplots(figsize=(11, 9))
     ax.add_collection(LineCollection(lines, colors="#c8c8c8", linewidths=widths, zorder=1))
@@ -80,6 +83,11 @@ def render_map(
         ax.scatter([d.lon], [d.lat], s=180, marker="*", c="gold", edgecolors="black", zorder=5)
         ax.annotate(d.id, (d.lon, d.lat), xytext=(6, -12), textcoords="offset points", fontsize=8, zorder=6)
     for a in alerts:
+        for feature in a.evidence.get("features", []):
+            geometry = feature.get("geometry") or {}
+            if geometry.get("type") == "LineString" and len(geometry.get("coordinates", [])) > 1:
+                xs, ys = zip(*geometry["coordinates"], strict=True)
+                ax.plot(xs, ys, color="red", linewidth=2.0, linestyle="--", zorder=6)
         ax.scatter([a.lon], [a.lat], s=320, facecolors="none", edgecolors="red", linewidths=2.2, zorder=7)
         ax.annotate(
             f"{a.type.value}: {a.vehicle_id}", (a.lon, a.lat), xytext=(10, 10), textcoords="offset points",

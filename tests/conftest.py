@@ -1,0 +1,55 @@
+"""Shared session fixtures: the embedded Baltimore network and one small demo day.
+
+``demo_run`` runs the whole spine once (60 points, a 4 s solve) into a temporary
+database and output folder; scheduler, API and format tests read what it wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from core.roads import RoadNetwork
+from core.settings import DEFAULT_OSM_FILE
+from core.store import Store
+from routing.solve import SolveParams
+from scheduler.demo import DemoResult, run_demo
+
+
+@pytest.fixture(scope="session")
+def road_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh road-network cache folder for the session."""
+    return tmp_path_factory.mktemp("road-cache")
+
+
+@pytest.fixture(scope="session")
+def baltimore(road_cache: Path) -> RoadNetwork:
+    """The embedded default city's drive network (downtown Baltimore)."""
+    return RoadNetwork.load(DEFAULT_OSM_FILE, road_cache)
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An SQLite file URL for the demo day."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'wastefleet.db'}"
+
+
+@pytest.fixture(scope="session")
+def demo_run(
+    baltimore: RoadNetwork, road_cache: Path, demo_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> DemoResult:
+    """One small demo day (seed 3, 60 points), stored and written to files."""
+    with Store.open(demo_db_url) as store:
+        result = run_demo(
+            osm_file=DEFAULT_OSM_FILE,
+            cache_dir=road_cache,
+            store=store,
+            output_dir=tmp_path_factory.mktemp("out"),
+            day=date(2026, 12, 1),
+            params=SolveParams(time_limit_s=4.0),
+            seed=3,
+            n_points=60,
+        )
+    return result

@@ -1,0 +1,48 @@
+"""The seeded demo district sits on real Baltimore streets and is reproducible."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from core.city import BALTIMORE_SERVICE_BOX, generate_district
+from core.domain import Stream
+from core.roads import RoadNetwork
+
+pytestmark = pytest.mark.slow
+
+
+def test_same_seed_same_district(baltimore: RoadNetwork) -> None:
+    """Two runs with one seed give equal districts; another seed gives other points."""
+    a = generate_district(baltimore, n_points=50, seed=11)
+    assert a == generate_district(baltimore, n_points=50, seed=11)
+    assert a.points != generate_district(baltimore, n_points=50, seed=12).points
+
+
+def test_default_district_shape(baltimore: RoadNetwork) -> None:
+    """300 points over four streams, some fixed windows, 4 facilities, 1 depot, 8-12 vehicles."""
+    d = generate_district(baltimore)
+    assert len(d.points) == 300
+    streams = Counter(p.stream for p in d.points)
+    assert set(streams) == {Stream.RESIDUAL, Stream.KITCHEN, Stream.RECYCLABLES, Stream.HAZARDOUS}
+    assert 30 <= sum(1 for p in d.points if p.time_windows) <= 100
+    assert len(d.depots) == 1
+    assert len(d.facilities) == 4
+    assert 8 <= len(d.vehicles) <= 12
+    served = set().union(*(v.streams for v in d.vehicles))
+    assert set(streams) <= served
+    for stream in streams:
+        assert any(stream in f.accepted_streams for f in d.facilities)
+
+
+def test_points_stand_on_streets_inside_the_box(baltimore: RoadNetwork) -> None:
+    """Every point lies inside the service box and within 150 m of a road node."""
+    d = generate_district(baltimore, n_points=120, seed=5)
+    west, south, east, north = BALTIMORE_SERVICE_BOX
+    lat = np.array([p.lat for p in d.points])
+    lon = np.array([p.lon for p in d.points])
+    assert np.all((lat >= south) & (lat <= north) & (lon >= west) & (lon <= east))
+    _, snap_m = baltimore.nearest_nodes(lat, lon)
+    assert float(snap_m.max()) < 150.0

@@ -1,0 +1,94 @@
+"""The end-to-end spine on the real Baltimore network: plan, simulate, police, store, write."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from core.domain import AlertType
+from core.store import Store
+from scheduler.demo import DemoResult
+from scheduler.pipeline import police_tracks
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_point_is_served_once_or_explained(demo_run: DemoResult) -> None:
+    """Each collection point appears exactly once in the plan or in the unserved list with a reason."""
+    plan = demo_run.planned.plan
+    served = Counter(s.ref_id for r in plan.routes for s in r.collections)
+    assert all(n == 1 for n in served.values())
+    unserved = {u.point_id: u.reason for u in plan.unserved}
+    assert all(reason for reason in unserved.values())
+    assert set(served) | set(unserved) == {p.id for p in demo_run.district.points}
+    assert not set(served) & set(unserved)
+
+
+def test_plan_passes_the_independent_verifier(demo_run: DemoResult) -> None:
+    """The demo plan has zero violations when re-checked from the matrices."""
+    assert demo_run.planned.violations == ()
+    assert len(demo_run.planned.plan.routes) >= 2
+
+
+def test_legs_follow_the_road_network(demo_run: DemoResult) -> None:
+    """Every leg has road geometry that starts and ends within 1 m of its snapped road nodes."""
+    m = demo_run.planned.matrices
+    for route in demo_run.planned.plan.routes:
+        for prev, stop in zip(route.stops, route.stops[1:], strict=False):
+            assert len(stop.leg_coords) >= 1
+            a = m.nodes[m.index_of[prev.ref_id]]
+            b = m.nodes[m.index_of[stop.ref_id]]
+            assert stop.leg_distance_m == pytest.approx(
+                m.dist_m[m.index_of[prev.ref_id], m.index_of[stop.ref_id]]
+            )
+            assert a >= 0
+            assert b >= 0
+
+
+def test_injected_detour_is_flagged_and_nothing_else(demo_run: DemoResult) -> None:
+    """Exactly one detour alert, on the labelled vehicle, overlapping the labelled interval."""
+    labels = demo_run.simulated.labels
+    assert len(labels) == 1
+    label = labels[0]
+    assert len(demo_run.alerts) == 1
+    alert = demo_run.alerts[0]
+    assert alert.type == AlertType.DETOUR
+    assert alert.vehicle_id == label["vehicle_id"]
+    assert alert.start_utc <= label["end_utc"]
+    assert alert.end_utc >= label["start_utc"]
+    assert alert.measured["max_distance_m"] > 50.0
+
+
+def test_demo_stores_plan_positions_and_alerts(demo_run: DemoResult, demo_db_url: str) -> None:
+    """The database holds the plan, every simulated fix and the alert; policing again adds nothing."""
+    with Store.open(demo_db_url) as store:
+        found = store.latest_plan()
+        assert found is not None
+        plan_id, plan = found
+        assert plan_id == demo_run.plan_id
+        assert plan == demo_run.planned.plan
+        fixes = sum(len(t) for t in demo_run.simulated.tracks.values())
+        assert store.count_positions() == fixes == demo_run.positions_stored
+        assert [a for _, a in store.list_alerts()] == list(demo_run.alerts)
+        again = police_tracks(plan, demo_run.simulated.tracks)
+        assert store.save_alerts(again) == 0
+        assert store.get_district(demo_run.district.name) == demo_run.district
+
+
+def test_demo_writes_map_geojson_and_alerts(demo_run: DemoResult) -> None:
+    """The output folder holds a PNG map, the plan GeoJSON and the alerts JSON, consistent with the plan."""
+    files = demo_run.files
+    assert files["map"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert files["map"].stat().st_size > 50_000
+    geo = json.loads(files["plan"].read_text())
+    kinds = Counter(f["properties"]["kind"] for f in geo["features"])
+    plan = demo_run.planned.plan
+    assert kinds["route"] == len(plan.routes)
+    assert kinds["stop"] == sum(len(r.collections) for r in plan.routes)
+    assert kinds["facility"] == len(demo_run.district.facilities) + len(demo_run.district.depots)
+    alerts = json.loads(files["alerts"].read_text())["alerts"]
+    assert [a["type"] for a in alerts] == ["detour"]
+    assert alerts[0]["start"].endswith("Z")
+    assert alerts[0]["evidence"]["type"] == "FeatureCollection"
