@@ -78,6 +78,10 @@ def plan_detour(
     route_xy = _densify(_local_xy(coords[:, 0], coords[:, 1], lat0, lon0), step_m=10.0)
     nodes_xy = _local_xy(network.lat, network.lon, lat0, lon0)
     far_from_route = cKDTree(route_xy).query(nodes_xy)[0] >= min_offset_m
+    # keep clear of the depot yard at both ends, where the corridor check looks away
+    for end in (route.stops[0], route.stops[-1]):
+        end_xy = _local_xy(np.array([end.lat]), np.array([end.lon]), lat0, lon0)
+        far_from_route &= np.hypot(*(nodes_xy - end_xy).T) >= max_offset_m
     legs = [
         i
         for i, s in enumerate(route.stops)

@@ -1,6 +1,7 @@
 """Shared session fixtures: the embedded Baltimore network and one small demo day.
 
-``demo_run`` runs the whole spine once (60 points, a 4 s solve) into a temporary
+``demo_run`` runs the whole spine once (60 points; the solve stops on a solution limit, so it is
+repeatable) into a temporary
 database and output folder; scheduler, API and format tests read what it wrote.
 """
 
@@ -48,7 +49,7 @@ def demo_run(
             store=store,
             output_dir=tmp_path_factory.mktemp("out"),
             day=date(2026, 12, 1),
-            params=SolveParams(time_limit_s=4.0),
+            params=SolveParams(time_limit_s=30.0, solution_limit=400),
             seed=3,
             n_points=60,
         )

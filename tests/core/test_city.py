@@ -6,6 +6,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from shapely import LineString, Point, STRtree
 
 from core.city import BALTIMORE_SERVICE_BOX, generate_district
 from core.domain import Stream
@@ -38,11 +39,16 @@ def test_default_district_shape(baltimore: RoadNetwork) -> None:
 
 
 def test_points_stand_on_streets_inside_the_box(baltimore: RoadNetwork) -> None:
-    """Every point lies inside the service box and within 150 m of a road node."""
+    """Every point lies inside the service box and within 1 m of a street's geometry."""
     d = generate_district(baltimore, n_points=120, seed=5)
     west, south, east, north = BALTIMORE_SERVICE_BOX
     lat = np.array([p.lat for p in d.points])
     lon = np.array([p.lon for p in d.points])
     assert np.all((lat >= south) & (lat <= north) & (lon >= west) & (lon <= east))
-    _, snap_m = baltimore.nearest_nodes(lat, lon)
-    assert float(snap_m.max()) < 150.0
+    kx = 111_320.0 * np.cos(np.radians((south + north) / 2))
+    ky = 111_320.0
+    lines = [LineString(np.column_stack((c[:, 0] * kx, c[:, 1] * ky))) for c, _ in baltimore.edge_lines()]
+    tree = STRtree(lines)
+    for x, y in zip(lon * kx, lat * ky, strict=True):
+        nearest = lines[int(tree.nearest(Point(x, y)))]
+        assert nearest.distance(Point(x, y)) < 1.0
