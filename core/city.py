@@ -71,12 +71,17 @@ def _pick_node(network: RoadNetwork, lat: float, lon: float) -> tuple[float, flo
 
 
 def _street_samples(
-    network: RoadNetwork, box: tuple[float, float, float, float], count: int, rng: np.random.Generator
+    network: RoadNetwork,
+    box: tuple[float, float, float, float],
+    count: int,
+    rng: np.random.Generator,
+    max_from_node_m: float = 30.0,
 ) -> np.ndarray:
-    """``count`` distinct kerbside positions ``(lat, lon)`` spread along streets inside ``box``.
+    """``count`` kerbside positions ``(lat, lon)`` spread along streets inside ``box``.
 
     Edges are drawn with probability proportional to their length, then a
-    position is taken uniformly along the chosen edge's geometry.
+    position is taken along the chosen edge's geometry within
+    ``max_from_node_m`` (m) of one of its ends, so the point's road node is near.
     """
     west, south, east, north = box
     lines: list[np.ndarray] = []
@@ -102,7 +107,9 @@ def _street_samples(
     for k, li in enumerate(chosen):
         coords, segs = lines[li], seg_len[li]
         cum = np.concatenate(([0.0], np.cumsum(segs)))
-        at = rng.uniform(0.15, 0.85) * cum[-1]
+        # near one end of the edge: the planner snaps a point to its nearest road node
+        near = min(max_from_node_m, cum[-1] / 2) * rng.uniform(0.1, 1.0)
+        at = near if rng.random() < 0.5 else cum[-1] - near
         j = int(np.clip(np.searchsorted(cum, at, side="right") - 1, 0, len(segs) - 1))
         frac = 0.0 if segs[j] == 0 else (at - cum[j]) / segs[j]
         lon, lat = coords[j] + frac * (coords[j + 1] - coords[j])

@@ -40,8 +40,8 @@ def plan_detour(
     rng: np.random.Generator,
     *,
     vehicle_id: str | None = None,
-    min_offset_m: float = 250.0,
-    max_offset_m: float = 700.0,
+    min_offset_m: float = 400.0,
+    max_offset_m: float = 1000.0,
     min_leg_m: float = 400.0,
 ) -> DetourSpec | None:
     """A detour for one route of ``plan``: a leg replaced by a real path via a far node.

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import date
 
+import numpy as np
 import pytest
 
+from core.city import generate_district
 from core.domain import AlertType
+from core.geojson import day_start_utc
+from core.roads import RoadNetwork
 from core.store import Store
+from routing.solve import SolveParams
 from scheduler.demo import DemoResult
-from scheduler.pipeline import police_tracks
+from scheduler.pipeline import plan_day, police_tracks
+from telematics.scenarios import plan_detour
+from telematics.simulate import simulate_plan
 
 pytestmark = pytest.mark.slow
 
@@ -92,3 +100,28 @@ def test_demo_writes_map_geojson_and_alerts(demo_run: DemoResult) -> None:
     assert [a["type"] for a in alerts] == ["detour"]
     assert alerts[0]["start"].endswith("Z")
     assert alerts[0]["evidence"]["type"] == "FeatureCollection"
+
+
+@pytest.mark.parametrize("seed", [0, 8, 9, 11])
+def test_detour_found_and_no_false_alarm_across_seeds(baltimore: RoadNetwork, seed: int) -> None:
+    """On other districts and detours, the one injected detour is flagged and no other alert is raised."""
+    district = generate_district(baltimore, n_points=40, seed=seed)
+    planned = plan_day(
+        district, baltimore, date(2026, 12, 2), SolveParams(time_limit_s=30, solution_limit=200)
+    )
+    assert planned.violations == ()
+    detour = plan_detour(planned.plan, baltimore, np.random.default_rng(seed))
+    assert detour is not None
+    sim = simulate_plan(
+        planned.plan,
+        day_start_utc=day_start_utc(planned.plan.day, district.timezone),
+        seed=seed,
+        detours=[detour],
+    )
+    alerts = police_tracks(planned.plan, sim.tracks)
+    assert [a.vehicle_id for a in alerts] == [detour.vehicle_id]
+    label = sim.labels[0]
+    assert alerts[0].start_utc <= label["end_utc"]
+    assert alerts[0].end_utc >= label["start_utc"]
+    clean = simulate_plan(planned.plan, day_start_utc=0.0, seed=seed)
+    assert police_tracks(planned.plan, clean.tracks) == []
