@@ -244,7 +244,10 @@ class Vehicle:
     """A truck, sweeper, washer or hauler with two capacity dimensions and a shift.
 
     The break is ``break_duration_s`` long and must start inside ``break_window``;
-    ``break_duration_s == 0`` means no break.
+    ``break_duration_s == 0`` means no break. ``capacity_*`` bound the load on
+    board (one trip, emptied at a facility); ``max_route_*`` bound what one route
+    collects over the whole day (all trips); ``max_stops`` bounds its collection
+    stops. ``None`` means no such limit.
     """
 
     id: str
@@ -261,6 +264,9 @@ class Vehicle:
     cost_per_km: float = 1.0
     cost_per_hour: float = 30.0
     max_speed_mps: float = 25.0
+    max_route_kg: float | None = None
+    max_route_l: float | None = None
+    max_stops: int | None = None
 
     def __post_init__(self) -> None:
         _check_id("Vehicle", self.id)
@@ -276,6 +282,9 @@ class Vehicle:
         for name in ("fixed_cost", "cost_per_km", "cost_per_hour"):
             _check_non_negative(record, name, getattr(self, name))
         _check_positive(record, "max_speed_mps", self.max_speed_mps)
+        for name in ("max_route_kg", "max_route_l", "max_stops"):
+            if getattr(self, name) is not None:
+                _check_positive(record, name, getattr(self, name))
 
     @property
     def route_limit_s(self) -> int:
@@ -360,11 +369,31 @@ class PlanStop:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanBreak:
+    """A driver break taken after leaving ``stops[after_stop]`` and before the next stop.
+
+    ``start_s`` is when the break starts (s since local midnight); the truck may
+    have driven part of the next leg before it (breaks can fall mid-leg).
+    """
+
+    after_stop: int
+    start_s: int
+    duration_s: int
+
+    def __post_init__(self) -> None:
+        record = f"PlanBreak after stop {self.after_stop}"
+        _check_non_negative(record, "after_stop", self.after_stop)
+        _check_non_negative(record, "start_s", self.start_s)
+        _check_non_negative(record, "duration_s", self.duration_s)
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
-    """One vehicle's day: the ordered stops, starting and ending at its depot."""
+    """One vehicle's day: the ordered stops, starting and ending at its depot, and its breaks."""
 
     vehicle_id: str
     stops: tuple[PlanStop, ...]
+    breaks: tuple[PlanBreak, ...] = ()
 
     @property
     def distance_m(self) -> float:
@@ -382,6 +411,11 @@ class Route:
     def collections(self) -> tuple[PlanStop, ...]:
         """The collection stops only."""
         return tuple(s for s in self.stops if s.kind == StopKind.COLLECTION)
+
+    @property
+    def unloads(self) -> tuple[PlanStop, ...]:
+        """The unload visits at facilities only."""
+        return tuple(s for s in self.stops if s.kind == StopKind.UNLOAD)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ from core.domain import (
     Facility,
     FacilityKind,
     Plan,
+    PlanBreak,
     PlanStop,
     Route,
     StopKind,
@@ -291,7 +292,14 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "objective": plain_json(plan.objective),
         "solver_status": plan.solver_status,
         "routes": [
-            {"vehicle_id": route.vehicle_id, "stops": [_stop_to_dict(s) for s in route.stops]}
+            {
+                "vehicle_id": route.vehicle_id,
+                "stops": [_stop_to_dict(s) for s in route.stops],
+                "breaks": [
+                    {"after_stop": b.after_stop, "start_s": b.start_s, "duration_s": b.duration_s}
+                    for b in route.breaks
+                ],
+            }
             for route in plan.routes
         ],
         "unserved": [{"point_id": u.point_id, "reason": u.reason} for u in plan.unserved],
@@ -317,7 +325,7 @@ def _stop_to_dict(s: PlanStop) -> dict[str, Any]:
 
 
 _PLAN_KEYS = ("district", "day", "objective", "solver_status", "routes", "unserved")
-_ROUTE_KEYS = ("vehicle_id", "stops")
+_ROUTE_KEYS = ("vehicle_id", "stops", "breaks")
 _STOP_KEYS = (
     "kind",
     "ref_id",
@@ -363,7 +371,19 @@ def plan_from_dict(d: Mapping[str, Any]) -> Plan:
     for name, route_d in r.objects("routes"):
         rr = _Reader(f"plan {name}", route_d, _ROUTE_KEYS)
         stops = tuple(_stop_from_dict(f"{rr.record} {n}", s) for n, s in rr.objects("stops"))
-        routes.append(Route(vehicle_id=rr.text("vehicle_id"), stops=stops))
+        breaks = []
+        for bname, b in rr.objects("breaks", []):
+            br = _Reader(f"{rr.record} {bname}", b, ("after_stop", "start_s", "duration_s"))
+            breaks.append(
+                _build(
+                    br.record,
+                    PlanBreak,
+                    after_stop=br.integer("after_stop"),
+                    start_s=br.integer("start_s"),
+                    duration_s=br.integer("duration_s"),
+                )
+            )
+        routes.append(Route(vehicle_id=rr.text("vehicle_id"), stops=stops, breaks=tuple(breaks)))
     unserved = []
     for name, u in r.objects("unserved", []):
         ur = _Reader(f"plan {name}", u, ("point_id", "reason"))
@@ -521,6 +541,9 @@ def district_to_dict(district: District) -> dict[str, Any]:
                 "cost_per_km": v.cost_per_km,
                 "cost_per_hour": v.cost_per_hour,
                 "max_speed_mps": v.max_speed_mps,
+                "max_route_kg": v.max_route_kg,
+                "max_route_l": v.max_route_l,
+                "max_stops": v.max_stops,
             }
             for v in district.vehicles
         ],
@@ -568,6 +591,9 @@ _VEHICLE_KEYS = (
     "cost_per_km",
     "cost_per_hour",
     "max_speed_mps",
+    "max_route_kg",
+    "max_route_l",
+    "max_stops",
 )
 # Defaults come from the domain classes, so the file format never drifts from them.
 _FACILITY_DEFAULTS = Facility.__dataclass_fields__
@@ -653,6 +679,9 @@ def _vehicle(record: str, d: Any) -> Vehicle:
         cost_per_km=r.number("cost_per_km", _default(vd, "cost_per_km")),
         cost_per_hour=r.number("cost_per_hour", _default(vd, "cost_per_hour")),
         max_speed_mps=r.number("max_speed_mps", _default(vd, "max_speed_mps")),
+        max_route_kg=r.number("max_route_kg", None, nullable=True),
+        max_route_l=r.number("max_route_l", None, nullable=True),
+        max_stops=r.integer("max_stops", None, nullable=True),
     )
 
 

@@ -23,6 +23,7 @@ from core.domain import (
     Facility,
     FacilityKind,
     Plan,
+    PlanBreak,
     PlanStop,
     Route,
     StopKind,
@@ -118,6 +119,9 @@ def make_district() -> District:
                 cost_per_km=1.5,
                 cost_per_hour=35.0,
                 max_speed_mps=20.0,
+                max_route_kg=12000.0,
+                max_route_l=30000.0,
+                max_stops=400,
             ),
         ),
     )
@@ -148,7 +152,10 @@ def make_plan() -> Plan:
     return Plan(
         district="West Oakland",
         day=date(2024, 5, 1),
-        routes=(Route("V2", stops), Route("V1", ())),
+        routes=(
+            Route("V2", stops, (PlanBreak(after_stop=1, start_s=40000, duration_s=3600),)),
+            Route("V1", ()),
+        ),
         unserved=(UnservedPoint("P1", "no vehicle carries residual in time"),),
         objective=12345.678,
         solver_status="ROUTING_SUCCESS",
