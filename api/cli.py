@@ -1,4 +1,4 @@
-"""The ``wastefleet`` command line: ``demo`` and ``serve``.
+"""The ``wastefleet`` command line: ``demo``, ``serve``, ``bench`` and ``evaluate``.
 
 Run ``wastefleet --help`` or ``wastefleet COMMAND --help`` for the options.
 """
@@ -142,6 +142,42 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from routing.bench import run_cli
+
+    return run_cli(args.family, args.file, args.time_limit, args.solution, args.workers)
+
+
+def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from core.roads import RoadNetwork
+    from telematics.evaluate import evaluate_telematics
+
+    network = RoadNetwork.load(Path(args.osm) if args.osm else settings.osm_file, settings.cache_dir)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    scores = {k: v.as_dict() for k, v in evaluate_telematics(network, seeds).items()}
+    if args.json:
+        sys.stdout.write(json.dumps(scores) + "\n")
+        return 0
+    table = Table(
+        title=f"telematics checker over {args.seeds} simulated days (seeds {seeds.start}-{seeds.stop - 1})"
+    )
+    for col in ("alert type", "precision", "recall", "true pos.", "false pos.", "false neg."):
+        table.add_column(col, justify="left" if col == "alert type" else "right")
+    for kind, s in scores.items():
+        table.add_row(
+            kind,
+            f"{s['precision']:.3f}",
+            f"{s['recall']:.3f}",
+            str(s["true_positives"]),
+            str(s["false_positives"]),
+            str(s["false_negatives"]),
+        )
+    console.print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wastefleet`` command."""
     parser = argparse.ArgumentParser(prog="wastefleet", description=__doc__)
@@ -158,6 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    bench = sub.add_parser(
+        "bench", help="solve one benchmark instance file; print one JSON object (progress on stderr)"
+    )
+    bench.add_argument("family", choices=("wcvrptw", "solomon", "cvrplib"), help="instance file format")
+    bench.add_argument("file", help="instance file")
+    bench.add_argument("--time-limit", type=float, required=True, help="solver time limit (s)")
+    bench.add_argument("--solution", help='write {"routes": [[0, ..., 0], ...]} (data-row positions) here')
+    bench.add_argument("--workers", type=int, help="parallel solver workers (if the solver supports them)")
+    evaluate = sub.add_parser("evaluate", help="measure a checker against labelled simulated days")
+    evaluate.add_argument("target", choices=("telematics",), help="what to evaluate")
+    evaluate.add_argument("--seeds", type=int, default=20, help="number of simulated days")
+    evaluate.add_argument("--first-seed", type=int, default=0, help="seed of the first day")
+    evaluate.add_argument("--osm", help="OSM XML road network file (default: the embedded Baltimore extract)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return parser
 
 
@@ -166,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     settings = Settings()
-    commands = {"demo": _demo, "serve": _serve}
+    commands = {"demo": _demo, "serve": _serve, "bench": _bench, "evaluate": _evaluate}
     try:
         return commands[args.command](args, settings)
     except FleetError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import alerts, health, plans
+from api.routes import alerts, health, plans, telemetry
 from core.errors import FleetError, InfeasiblePlanError, NotFoundError, ValidationError
 from core.settings import Settings
 from core.store import Store
@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = FastAPI(title="wastefleet", version="0.1.0", summary="Plan and police a sanitation fleet.")
     app.state.settings = settings
     app.state.store = store or Store.open(settings.sqlalchemy_url)
-    for router in (health.router, plans.router, alerts.router):
+    for router in (health.router, plans.router, alerts.router, telemetry.router):
         app.include_router(router)
 
     status_of: dict[type[FleetError], int] = {

@@ -131,7 +131,9 @@ def _fleet(depot_id: str) -> tuple[Vehicle, ...]:
         ("KIT", frozenset({Stream.KITCHEN}), 6_000.0, 14_000.0, 150.0),
         ("REC", frozenset({Stream.RECYCLABLES}), 4_000.0, 80_000.0, 140.0),
         ("REC", frozenset({Stream.RECYCLABLES}), 4_000.0, 80_000.0, 140.0),
-        ("SML", frozenset({Stream.RESIDUAL, Stream.KITCHEN, Stream.RECYCLABLES}), 2_500.0, 16_000.0, 90.0),
+        # A truck body holds one mixed load and unloads where every stream on board is accepted:
+        # the small truck mixes residual and recyclables, which TS-NORTH takes together.
+        ("SML", frozenset({Stream.RESIDUAL, Stream.RECYCLABLES}), 2_500.0, 16_000.0, 90.0),
         ("HAZ", frozenset({Stream.HAZARDOUS}), 1_500.0, 3_000.0, 220.0),
     ]
     vehicles = []

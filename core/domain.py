@@ -448,7 +448,14 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """One GPS fix of one device. ``ts_utc`` is UNIX epoch seconds (UTC)."""
+    """One GPS fix of one device, with the truck's sensors. ``ts_utc`` is UNIX epoch seconds (UTC).
+
+    Optional values are ``None`` when the device does not report them:
+    ``altitude_m`` (WGS 84), ``ignition``, ``load_kg`` (on-board scale),
+    ``body_tipping`` (body raised to tip), ``bin_lifts`` (cumulative lift
+    counter of the bin lifter), ``brooms_down`` (sweeper), ``cover_closed``
+    (load cover of a muck hauler).
+    """
 
     device_id: str
     ts_utc: float
@@ -457,6 +464,13 @@ class Position:
     speed_mps: float | None = None
     heading_deg: float | None = None
     accuracy_m: float | None = None
+    altitude_m: float | None = None
+    ignition: bool | None = None
+    load_kg: float | None = None
+    body_tipping: bool | None = None
+    bin_lifts: int | None = None
+    brooms_down: bool | None = None
+    cover_closed: bool | None = None
 
     def __post_init__(self) -> None:
         record = f"Position of '{self.device_id}' at {self.ts_utc}"
@@ -468,6 +482,20 @@ class Position:
             value = getattr(self, name)
             if value is not None:
                 _check_non_negative(record, name, value)
+        for name in ("heading_deg", "altitude_m", "load_kg"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+            ):
+                raise ValidationError(record, name, f"must be a finite number, got {value!r}")
+        if self.bin_lifts is not None and (
+            not isinstance(self.bin_lifts, int) or isinstance(self.bin_lifts, bool) or self.bin_lifts < 0
+        ):
+            raise ValidationError(record, "bin_lifts", f"must be an integer >= 0, got {self.bin_lifts!r}")
+        for name in ("ignition", "body_tipping", "brooms_down", "cover_closed"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise ValidationError(record, name, f"must be true or false, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,5 +525,6 @@ class Alert:
 
     @property
     def key(self) -> str:
-        """A stable de-duplication key: type, vehicle and start second."""
-        return f"{self.type.value}:{self.vehicle_id}:{int(self.start_utc)}"
+        """A stable de-duplication key: type, vehicle, start second, and the stop when there is one."""
+        base = f"{self.type.value}:{self.vehicle_id}:{int(self.start_utc)}"
+        return base if self.stop_id is None else f"{base}:{self.stop_id}"

@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     detour_min_s: float = Field(
         default=60.0, description="Seconds needed off-route before a detour counts (s)."
     )
+    ingest_max_future_s: float = Field(
+        default=300.0, description="Fixes more than this ahead of the server clock are rejected (s)."
+    )
+    ingest_max_age_s: float = Field(
+        default=30 * 86_400.0,
+        description="Fixes older than this are rejected, except in archive imports (s).",
+    )
+    osmand_speed_unit: str = Field(
+        default="kn",
+        description="Unit of the OsmAnd protocol's speed: kn (Traccar clients), mps (OsmAnd app), kph.",
+    )
 
     @property
     def cache_dir(self) -> Path:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -42,9 +43,11 @@ from sqlalchemy import (
     bindparam,
     cast,
     create_engine,
+    false,
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -74,6 +77,27 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """The Alembic script folder (``env.py``, ``versions/``), shipped as package data."""
 
 PLAN_STATUSES = ("draft", "published")
+_SENSOR_FIELDS = (
+    "altitude_m",
+    "ignition",
+    "load_kg",
+    "body_tipping",
+    "bin_lifts",
+    "brooms_down",
+    "cover_closed",
+)
+"""Optional sensor fields of a position, stored as columns of the same names."""
+_POSITION_FIELDS = (
+    "device_id",
+    "ts_utc",
+    "lat",
+    "lon",
+    "speed_mps",
+    "heading_deg",
+    "accuracy_m",
+    *_SENSOR_FIELDS,
+)
+"""Columns read back into a :class:`core.domain.Position`, in its field order."""
 _BATCH_ROWS = 10_000
 """Rows per executemany call when inserting positions."""
 
@@ -162,7 +186,12 @@ class DistrictRow(Base):
 
 
 class PositionRow(Base):
-    """One raw GPS fix, append-only; ``(device_id, ts_utc)`` is unique."""
+    """One raw GPS fix with its sensors, append-only; ``(device_id, ts_utc)`` is unique.
+
+    ``outlier`` is the one derived value: set by the checker when the fix is a
+    GPS jump (kept, but not used for alerts). ``source`` names the way in
+    (``api``, ``osmand``, ``file``, ...).
+    """
 
     __tablename__ = "positions"
     __table_args__ = (UniqueConstraint("device_id", "ts_utc"),)
@@ -176,6 +205,15 @@ class PositionRow(Base):
     heading_deg: Mapped[float | None] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    altitude_m: Mapped[float | None] = mapped_column(Float)
+    ignition: Mapped[bool | None] = mapped_column(Boolean)
+    load_kg: Mapped[float | None] = mapped_column(Float)
+    body_tipping: Mapped[bool | None] = mapped_column(Boolean)
+    bin_lifts: Mapped[int | None] = mapped_column(Integer)
+    brooms_down: Mapped[bool | None] = mapped_column(Boolean)
+    cover_closed: Mapped[bool | None] = mapped_column(Boolean)
+    outlier: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    source: Mapped[str | None] = mapped_column(String(16))
 
 
 class AlertRow(Base):
@@ -472,10 +510,11 @@ class Store:
 
     # ----------------------------------------------------------------------- positions
 
-    def add_positions(self, positions: Iterable[Position]) -> int:
+    def add_positions(self, positions: Iterable[Position], *, source: str | None = None) -> int:
         """Append GPS fixes; a fix whose (device_id, ts_utc) is already stored is skipped.
 
-        Inserted in batches of executemany calls in one transaction.
+        Inserted in batches of executemany calls in one transaction. ``source``
+        names the way in (``api``, ``osmand``, ``file``; at most 16 characters).
 
         Returns
         -------
@@ -498,6 +537,9 @@ class Store:
                         "heading_deg": p.heading_deg,
                         "accuracy_m": p.accuracy_m,
                         "received_at": received_at,
+                        **{name: getattr(p, name) for name in _SENSOR_FIELDS},
+                        "outlier": False,
+                        "source": source,
                     }
                     for p in batch
                 ]
@@ -508,17 +550,50 @@ class Store:
         self, device_id: str, start_utc: float | None = None, end_utc: float | None = None
     ) -> list[Position]:
         """The fixes of one device, by time, optionally within ``[start_utc, end_utc]`` (epoch s)."""
+        return [p for p, _ in self.positions_with_flags(device_id, start_utc, end_utc)]
+
+    def positions_with_flags(
+        self, device_id: str, start_utc: float | None = None, end_utc: float | None = None
+    ) -> list[tuple[Position, bool]]:
+        """Like :meth:`positions`, each with its ``outlier`` flag."""
         p = PositionRow
-        stmt = select(p.device_id, p.ts_utc, p.lat, p.lon, p.speed_mps, p.heading_deg, p.accuracy_m).where(
-            p.device_id == device_id
-        )
+        cols = [getattr(p, name) for name in _POSITION_FIELDS]
+        stmt = select(*cols, p.outlier).where(p.device_id == device_id)
         if start_utc is not None:
             stmt = stmt.where(p.ts_utc >= start_utc)
         if end_utc is not None:
             stmt = stmt.where(p.ts_utc <= end_utc)
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(p.ts_utc)).all()
-        return [Position(*row) for row in rows]
+        return [
+            (Position(**dict(zip(_POSITION_FIELDS, row[:-1], strict=True))), bool(row[-1])) for row in rows
+        ]
+
+    def set_outliers(
+        self, device_id: str, start_utc: float, end_utc: float, outlier_ts: Iterable[float]
+    ) -> None:
+        """Mark the fixes at ``outlier_ts`` as GPS jumps and every other fix of the range as not.
+
+        Only the derived ``outlier`` flag changes; the raw values stay as received.
+        """
+        p = PositionRow
+        marked = sorted({float(t) for t in outlier_ts})
+        in_range = (p.device_id == device_id) & (p.ts_utc >= start_utc) & (p.ts_utc <= end_utc)
+        with self.engine.begin() as conn:
+            conn.execute(update(p).where(in_range & (p.outlier == true())).values(outlier=False))
+            for batch in _batches(marked, 500):
+                conn.execute(update(p).where(in_range & p.ts_utc.in_(batch)).values(outlier=True))
+
+    def device_districts(self) -> dict[str, str]:
+        """Every vehicle id of the stored districts (devices report as their vehicle) -> its district."""
+        with self._session() as s:
+            rows = s.execute(select(DistrictRow.name, DistrictRow.body)).all()
+        out: dict[str, str] = {}
+        for name, body in rows:
+            for vehicle in (body or {}).get("vehicles", []):
+                if isinstance(vehicle, dict) and isinstance(vehicle.get("id"), str):
+                    out.setdefault(vehicle["id"], name)
+        return out
 
     def count_positions(self) -> int:
         """The number of stored fixes."""

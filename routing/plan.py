@@ -1,4 +1,4 @@
-"""RawAssignment -> :class:`core.domain.Plan`: stops, times, loads, road legs, unserved points.
+"""RawAssignment -> :class:`core.domain.Plan`: stops, times, loads, unloads, breaks, legs, unserved.
 
 This is the *result* step. It needs no solver: routes come as location indices
 (:func:`routing.model.locations` order) and the road geometry comes from a
@@ -7,26 +7,41 @@ This is the *result* step. It needs no solver: routes come as location indices
 Schedule
 --------
 Times are recomputed from the route and the problem's integer travel times so
-every stop is self-consistent: ``arrival = previous departure + leg_time_s``,
-``start = max(arrival, window start)`` in the first window whose end is not
-passed, ``departure = start + service``. A vehicle leaves the depot at the
-solver's departure time, pushed later by any wait it would otherwise spend
-before a window opens (no service starts later because of it); service starts
-then match the solver's (a mismatch is logged as a warning). Loads are the
-district's expected kg and litres (not the rounded-up integers).
+every stop is self-consistent:
+
+- ``arrival = previous departure + leg_time_s``, plus the break duration when
+  the break falls in that gap (``arrival = departure + break + travel``);
+- ``start = max(arrival, window start)`` in the first window whose end is not
+  passed; at a facility (an ``UNLOAD`` stop) also no earlier than the solver's
+  unload start, because tipping bays are shared between routes and the
+  solver's unload intervals are the ones proven not to overlap;
+- ``departure = start + service`` (``+ unload_s`` at a facility).
+
+The break is put in the gap where the solver put it (the vehicle leaves stop
+``after_stop`` and takes it as soon as it may: ``start_s = max(departure,
+window start)``; it may thus be taken at the previous stop, on the road or
+while waiting). A route needs no break when it returns before the break
+window closes or leaves the depot after a whole break fits before it. A
+vehicle leaves the depot at the solver's departure time, pushed later by any
+wait it would otherwise spend before a window opens (no service starts later
+because of it). Loads are the district's expected kg and litres (not the
+rounded-up integers); an unload empties the truck (load after = 0).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, TypedDict
 
 from core.domain import (
     CollectionPoint,
     District,
+    Facility,
     Plan,
+    PlanBreak,
     PlanStop,
     Route,
     StopKind,
@@ -34,12 +49,12 @@ from core.domain import (
     UnservedPoint,
 )
 from core.errors import ValidationError
-from routing.model import RoutingProblem, locations, unscale_cost
+from routing.model import LocationKind, RoutingProblem, WarmStart, locations, scale_cost, unscale_cost
 
 if TYPE_CHECKING:  # keeps OR-Tools out of `import routing.plan`
     from routing.solve import RawAssignment
 
-__all__ = ["LegFn", "PlanKpis", "RouteKpis", "plan_kpis", "to_plan"]
+__all__ = ["FacilityKpis", "LegFn", "PlanKpis", "RouteKpis", "plan_kpis", "to_plan", "warm_start_from_plan"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,32 +87,143 @@ def _earliest_start(windows: tuple[tuple[int, int], ...], arrival: int) -> tuple
     return arrival, len(windows) - 1
 
 
+_Times = list[tuple[int, int, int, int | None]]
+"""``(arrival, start, departure, window position)`` per stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Break:
+    """Where a route takes its break: in the gap after stop ``gap`` (``None`` = not on the route)."""
+
+    gap: int | None
+    duration_s: int
+    start_min_s: int
+    start_max_s: int
+
+
 def _schedule(
-    problem: RoutingProblem, route: tuple[int, ...], depart: int
-) -> list[tuple[int, int, int, int | None]]:
-    """``(arrival, start, departure, window position)`` per stop, leaving the depot at ``depart`` (s)."""
-    out: list[tuple[int, int, int, int | None]] = [(depart, depart, depart, None)]
+    problem: RoutingProblem,
+    route: tuple[int, ...],
+    depart: int,
+    brk: _Break | None,
+    floors: dict[int, int],
+    *,
+    strict: bool = True,
+) -> tuple[_Times, int | None] | None:
+    """Stop times leaving the depot at ``depart`` (s) and the break start; ``None`` if a window is missed.
+
+    ``floors`` maps stop positions to the earliest start allowed there (the
+    solver's unload starts). With ``strict`` off, late stops and breaks are
+    kept as they fall (never ``None``), for the verifier to report.
+    """
+    out: _Times = [(depart, depart, depart, None)]
     last = len(route) - 1
+    brk_start: int | None = None
     for pos in range(1, last + 1):
         prev, loc = route[pos - 1], route[pos]
-        arrival = out[-1][2] + int(problem.time_s[prev, loc])
+        departure = out[-1][2]
+        arrival = departure + int(problem.time_s[prev, loc])
+        if brk is not None and brk.gap == pos - 1:
+            brk_start = max(departure, brk.start_min_s)
+            if brk_start > brk.start_max_s and strict:
+                return None
+            arrival = max(arrival, brk_start) + brk.duration_s
         if pos == last:  # back at the depot
             out.append((arrival, arrival, arrival, None))
-        else:
-            start, w = _earliest_start(problem.windows[loc], arrival)
-            out.append((arrival, start, start + problem.service_s[loc], w))
-    return out
+            continue
+        start, w = _earliest_start(problem.windows[loc], arrival)
+        if w is not None and start > problem.windows[loc][w][1] and strict:
+            return None
+        start = max(start, floors.get(pos, start))
+        out.append((arrival, start, start + problem.service_s[loc], w))
+    return out, brk_start
 
 
-def _departure(problem: RoutingProblem, route: tuple[int, ...], solver_depart: int) -> int:
-    """Latest departure (s) delaying no service start of the schedule that leaves at ``solver_depart``."""
-    times = _schedule(problem, route, solver_depart)
-    push = None
+def _shared_bays(problem: RoutingProblem, facility: int) -> bool:
+    """Whether trucks may have to queue for the facility's bays (fewer bays than trucks using it)."""
+    return problem.site(facility).bays < len(problem.allowed_vehicles[facility])
+
+
+def _find_break(
+    problem: RoutingProblem,
+    vehicle: int,
+    route: tuple[int, ...],
+    solver_times: tuple[int, ...],
+    solver_breaks: tuple[tuple[int, int], ...],
+) -> _Break | None:
+    """The gap of the route in which the solver put the vehicle's break; ``None`` if off the route."""
+    v = problem.vehicles[vehicle]
+    if v.break_s == 0 or not solver_breaks:
+        return None
+    start, duration = solver_breaks[0]
+    if start + duration <= solver_times[0] or start >= solver_times[-1]:
+        return None
+    gap = None
+    for pos in range(len(route) - 1):
+        visit = 0 if pos == 0 else problem.service_s[route[pos]]
+        if solver_times[pos] + visit <= start and start + duration <= solver_times[pos + 1]:
+            gap = pos
+            break
+    if gap is None:  # inconsistent cumuls: the caller looks for a gap that works
+        gap = -1
+    return _Break(gap, duration, v.break_start_min_s, v.break_start_max_s)
+
+
+def _route_schedule(
+    problem: RoutingProblem,
+    vehicle: int,
+    route: tuple[int, ...],
+    solver_times: tuple[int, ...],
+    solver_breaks: tuple[tuple[int, int], ...],
+) -> tuple[_Times, int | None, _Break | None]:
+    """Times of every stop, the break start and the break placement of one route (module docstring)."""
+    v = problem.vehicles[vehicle]
+    floors = {
+        pos: solver_times[pos]
+        for pos in range(1, len(route) - 1)
+        if problem.locations[route[pos]].kind == LocationKind.FACILITY and _shared_bays(problem, route[pos])
+    }
+    brk = _find_break(problem, vehicle, route, solver_times, solver_breaks)
+    depart = solver_times[0]
+
+    def feasible(b: _Break | None, push: int) -> tuple[_Times, int | None] | None:
+        found = _schedule(problem, route, depart + push, b, floors)
+        if found is None or found[0][-1][0] > v.shift_end_s:
+            return None
+        return found
+
+    base = feasible(brk, 0) if brk is None or brk.gap != -1 else None
+    if base is None and brk is not None:  # solver's gap unusable here: first gap that works
+        for gap in range(len(route) - 1):
+            candidate = _Break(gap, brk.duration_s, brk.start_min_s, brk.start_max_s)
+            base = feasible(candidate, 0)
+            if base is not None:
+                brk = candidate
+                break
+    if base is None:  # keep the solver's times order; the verifier will report the problem
+        logger.warning("vehicle %s: no consistent schedule found for its route", v.id)
+        brk = brk if brk is not None and brk.gap != -1 else None
+        found = _schedule(problem, route, depart, brk, floors, strict=False)
+        assert found is not None  # never None when not strict
+        return found[0], found[1], brk
+    times = base[0]
+    # Leave later instead of waiting: the largest push that delays no service start.
+    bound = None
     for k in range(1, len(route) - 1):
-        # Spare time before stop k's start: waiting summed along the way.
         wait = sum(times[j][1] - times[j][0] for j in range(1, k + 1))
-        push = wait if push is None else min(push, wait)
-    return solver_depart + (push or 0)
+        bound = wait if bound is None else min(bound, wait)
+    lo, hi = 0, bound or 0
+    starts = [t[1] for t in times[1:-1]]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        trial = feasible(brk, mid)
+        if trial is not None and [t[1] for t in trial[0][1:-1]] == starts:
+            lo = mid
+        else:
+            hi = mid - 1
+    best = feasible(brk, lo)
+    assert best is not None
+    return best[0], best[1], brk
 
 
 def to_plan(
@@ -138,18 +264,22 @@ def to_plan(
     """
     _check_match(district, problem, assignment)
     point_of: dict[str, CollectionPoint] = {p.id: p for p in district.points}
+    facility_of: dict[str, Facility] = {f.id: f for f in district.facilities}
+    breaks_of = assignment.breaks or tuple(() for _ in assignment.routes)
     routes = []
-    for k, (route, solver_times) in enumerate(zip(assignment.routes, assignment.times_s, strict=True)):
+    for k, (route, solver_times, solver_breaks) in enumerate(
+        zip(assignment.routes, assignment.times_s, breaks_of, strict=True)
+    ):
         if len(route) <= 2:
             continue
         vehicle = problem.vehicles[k]
-        times = _schedule(problem, route, _departure(problem, route, solver_times[0]))
+        times, brk_start, brk = _route_schedule(problem, k, route, solver_times, solver_breaks)
         for loc, (_, start, _, _), solver_start in zip(
             route[1:-1], times[1:-1], solver_times[1:-1], strict=True
         ):
-            if start != solver_start:
+            if start > solver_start:
                 logger.warning(
-                    "vehicle %s: service at %s starts at %d s, solver said %d s",
+                    "vehicle %s: service at %s starts at %d s, later than the solver's %d s",
                     vehicle.id,
                     problem.locations[loc].id,
                     start,
@@ -174,6 +304,10 @@ def to_plan(
                 kind = StopKind.DEPOT_START
             elif pos == len(route) - 1:
                 kind = StopKind.DEPOT_END
+            elif place.kind == LocationKind.FACILITY:
+                kind = StopKind.UNLOAD
+                load_kg = load_l = 0.0
+                window = facility_of[place.id].opening
             else:
                 kind = StopKind.COLLECTION
                 point = point_of[place.id]
@@ -197,7 +331,10 @@ def to_plan(
                     window=window,
                 )
             )
-        routes.append(Route(vehicle_id=vehicle.id, stops=tuple(stops)))
+        breaks: tuple[PlanBreak, ...] = ()
+        if brk is not None and brk.gap is not None and brk.gap >= 0 and brk_start is not None:
+            breaks = (PlanBreak(after_stop=brk.gap, start_s=brk_start, duration_s=brk.duration_s),)
+        routes.append(Route(vehicle_id=vehicle.id, stops=tuple(stops), breaks=breaks))
 
     unserved = tuple(
         UnservedPoint(problem.locations[i].id, assignment.reasons.get(i, "not served"))
@@ -213,6 +350,43 @@ def to_plan(
     )
 
 
+def warm_start_from_plan(plan: Plan, problem: RoutingProblem, *, change_penalty: float = 10.0) -> WarmStart:
+    """A :class:`routing.model.WarmStart` from a previous plan, for :func:`routing.solve.solve`.
+
+    Parameters
+    ----------
+    plan : Plan
+        The previous plan (e.g. yesterday's, or tonight's before a change).
+    problem : RoutingProblem
+        Today's problem; stops whose id it does not know, and routes of vehicles
+        it does not have, are skipped.
+    change_penalty : float
+        Cost (currency units) of serving a point with another vehicle than in
+        ``plan`` (>= 0).
+
+    Returns
+    -------
+    WarmStart
+        One visiting order per vehicle of ``problem`` (collections and unloads).
+    """
+    if change_penalty < 0:
+        raise ValidationError("warm_start_from_plan", "change_penalty", f"must be >= 0, got {change_penalty}")
+    index = problem.index_of()
+    by_vehicle = {r.vehicle_id: r for r in plan.routes}
+    routes = []
+    for v in problem.vehicles:
+        route = by_vehicle.get(v.id)
+        stops = route.stops[1:-1] if route is not None else ()
+        routes.append(
+            tuple(
+                index[s.ref_id]
+                for s in stops
+                if s.ref_id in index and s.kind in (StopKind.COLLECTION, StopKind.UNLOAD)
+            )
+        )
+    return WarmStart(tuple(routes), scale_cost(change_penalty))
+
+
 # --------------------------------------------------------------------------- KPIs
 
 
@@ -221,6 +395,8 @@ class RouteKpis(TypedDict):
 
     stops: int
     """Collection stops."""
+    unloads: int
+    """Unload visits at facilities."""
     km: float
     """Road distance (km)."""
     hours: float
@@ -235,31 +411,66 @@ class RouteKpis(TypedDict):
     """Peak load / kg capacity (0..1); for the total, summed over used vehicles."""
 
 
+class FacilityKpis(TypedDict):
+    """Use of one facility over the day."""
+
+    unloads: int
+    """Unload visits."""
+    kg: float
+    """Expected kg unloaded."""
+    daily_capacity_kg: float
+    """The facility's daily tonnage limit (kg; ``inf`` = none)."""
+    peak_bays: int
+    """Most trucks unloading at the same time."""
+    bays: int
+    """Tipping bays."""
+
+
 class PlanKpis(TypedDict):
-    """:func:`plan_kpis` result: per vehicle (plan order) and total."""
+    """:func:`plan_kpis` result: per vehicle (plan order), total and per facility (district order)."""
 
     vehicles: dict[str, RouteKpis]
     total: RouteKpis
     unserved: int
+    facilities: dict[str, FacilityKpis]
+
+
+def _peak(intervals: list[tuple[int, int]]) -> int:
+    """Most half-open intervals ``[start, end)`` overlapping at one instant."""
+    events = sorted([(s, 1) for s, e in intervals if e > s] + [(e, -1) for s, e in intervals if e > s])
+    peak = now = 0
+    for _, step in events:  # ends (-1) sort before starts (+1) at the same instant
+        now += step
+        peak = max(peak, now)
+    return peak
 
 
 def plan_kpis(plan: Plan, district: District) -> PlanKpis:
-    """Per-vehicle and total key figures for a summary table.
+    """Per-vehicle, total and per-facility key figures for a summary table.
 
     Parameters
     ----------
     plan : Plan
         The plan.
     district : District
-        The district it was made for (capacities and streams).
+        The district it was made for (capacities, streams, facilities).
 
     Returns
     -------
     PlanKpis
-        ``{"vehicles": {vehicle_id: RouteKpis}, "total": RouteKpis, "unserved": n}``.
+        ``{"vehicles": {vehicle_id: RouteKpis}, "total": RouteKpis, "unserved": n,
+        "facilities": {facility_id: FacilityKpis}}``. An unload's amount is the
+        load on board when the truck arrives (expected kg).
     """
     capacity = {v.id: v.capacity_kg for v in district.vehicles}
     point_of = {p.id: p for p in district.points}
+    facilities: dict[str, FacilityKpis] = {
+        f.id: FacilityKpis(
+            unloads=0, kg=0.0, daily_capacity_kg=f.daily_capacity_kg, peak_bays=0, bays=f.tipping_bays
+        )
+        for f in district.facilities
+    }
+    busy: dict[str, list[tuple[int, int]]] = {f.id: [] for f in district.facilities}
     per_vehicle: dict[str, RouteKpis] = {}
     peak_sum = cap_sum = 0.0
     for route in plan.routes:
@@ -270,11 +481,17 @@ def plan_kpis(plan: Plan, district: District) -> PlanKpis:
             by_stream[point.stream.value] = by_stream.get(point.stream.value, 0.0) + point.expected_kg
             kg += point.expected_kg
             litres += point.expected_l
+        for prev, stop in zip(route.stops, route.stops[1:], strict=False):
+            if stop.kind == StopKind.UNLOAD and stop.ref_id in facilities:
+                facilities[stop.ref_id]["unloads"] += 1
+                facilities[stop.ref_id]["kg"] += prev.load_kg
+                busy[stop.ref_id].append((stop.start_s, stop.departure_s))
         peak = max((s.load_kg for s in route.stops), default=0.0)
         peak_sum += peak
         cap_sum += capacity[route.vehicle_id]
         per_vehicle[route.vehicle_id] = RouteKpis(
             stops=len(route.collections),
+            unloads=len(route.unloads),
             km=route.distance_m / 1000.0,
             hours=route.duration_s / 3600.0,
             kg=kg,
@@ -282,12 +499,15 @@ def plan_kpis(plan: Plan, district: District) -> PlanKpis:
             kg_by_stream=by_stream,
             kg_utilisation=peak / capacity[route.vehicle_id],
         )
+    for fid, intervals in busy.items():
+        facilities[fid]["peak_bays"] = _peak(intervals)
     total_by_stream: dict[str, float] = {}
     for r in per_vehicle.values():
         for stream, kg in r["kg_by_stream"].items():
             total_by_stream[stream] = total_by_stream.get(stream, 0.0) + kg
     total = RouteKpis(
         stops=sum(r["stops"] for r in per_vehicle.values()),
+        unloads=sum(r["unloads"] for r in per_vehicle.values()),
         km=sum(r["km"] for r in per_vehicle.values()),
         hours=sum(r["hours"] for r in per_vehicle.values()),
         kg=sum(r["kg"] for r in per_vehicle.values()),
@@ -295,4 +515,4 @@ def plan_kpis(plan: Plan, district: District) -> PlanKpis:
         kg_by_stream=total_by_stream,
         kg_utilisation=peak_sum / cap_sum if cap_sum else 0.0,
     )
-    return PlanKpis(vehicles=per_vehicle, total=total, unserved=len(plan.unserved))
+    return PlanKpis(vehicles=per_vehicle, total=total, unserved=len(plan.unserved), facilities=facilities)

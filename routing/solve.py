@@ -6,30 +6,66 @@ there), runs the search and reads the routes back as location indices.
 
 Solver model
 ------------
-- Nodes: the depots vehicles use, plus every point :func:`routing.model.diagnose`
-  did not rule out. Facilities are not visited by the minimal plan.
-- Arc cost per vehicle: :func:`routing.model.arc_cost_matrix` (per-km plus
-  per-hour-of-travel), one matrix per distinct pair of rates; fixed cost per
-  vehicle used.
-- Dimension ``time``: transit = service at the origin + travel; slack (waiting)
-  allowed; the cumul at a point is its service start. Shift window on every
-  start/end cumul, route limit as span upper bound, point windows as
-  ``SetRange`` over their union plus ``RemoveInterval`` for the gaps.
-- Dimensions ``kg`` and ``l``: capacity per vehicle, demand per point.
-- Vehicle-stream compatibility as a hard constraint on the node's vehicle.
+- Nodes: the depots vehicles use, every point :func:`routing.model.diagnose`
+  did not rule out and, when the problem unloads, a bounded number of *copies*
+  of each facility (:func:`unload_copies`): one node per possible unload visit.
+- Arc cost per vehicle: :func:`routing.model.arc_cost_matrix` with the
+  :class:`routing.model.ObjectiveWeights` (one matrix per distinct pair of
+  rates), weighted fixed cost per vehicle used, and a span cost on the time
+  dimension for ``ObjectiveWeights.duration``.
+- Dimension ``time``: transit = service (unload time at facilities) at the
+  origin + travel; slack (waiting) allowed; the cumul at a node is its service
+  start. Shift window on every start/end cumul, route limit as span upper
+  bound, point windows and facility opening hours as ``SetRange`` plus
+  ``RemoveInterval`` for gaps. The lunch break is a real OR-Tools break
+  interval per vehicle (``SetBreakIntervalsOfVehicle``, visit transits =
+  service and unload times), so it may interrupt a leg or a wait, never a visit.
+- Dimensions ``kg`` and ``l`` (load on board): demand at points; when the
+  problem unloads, a facility copy has transit ``-max capacity`` and a slack of
+  up to that much, so the load after it can drop to zero (points and depots get
+  no slack), and every route's end cumul is fixed to 0: the last visit of a
+  route that collected anything is an unload. The plan reads an unload as a
+  full emptying (which can only lower later loads).
+- Day limits: dimensions ``route_kg``, ``route_l`` (collected, never reset) and
+  ``stops`` (collection stops), added only when a vehicle has such a limit.
+- Facility capacity across routes: per facility, a ``Cumulative`` over the
+  optional unload intervals ``[start, start + unload_s)`` of its copies (one bay
+  each, capacity = tipping bays), and ``sum(load on arrival) <= daily tonnage``
+  over its copies; each added only when it can bind.
+- Vehicle-stream compatibility (and, for copies, the unload rule of
+  :mod:`routing.model`) as a hard constraint on the node's vehicle.
 - Every point is in a one-node disjunction: optional points with their penalty,
-  mandatory ones with :func:`routing.model.mandatory_penalty`, so the solver
-  always returns a plan and leftovers are reported, never hidden.
+  mandatory ones with :func:`routing.model.mandatory_penalty`; copies are free
+  to leave out. The solver always returns a plan; leftovers are reported.
+- Warm start: a per-vehicle ``change`` dimension counting the points the
+  previous plan gave to another vehicle, with a span cost of the change penalty.
+
+Search
+------
+The first solution of a dump-and-continue model comes from
+:mod:`routing.construct` (OR-Tools' own strategies insert one node at a time
+and cannot open a trip): ``cluster`` builds it directly; ``savings``,
+``parallel_cheapest_insertion`` and ``path_cheapest_arc`` run OR-Tools on a
+relaxed model without unloads (capacity per day, service times inflated by the
+expected unload overhead) and split its routes into trips
+(:func:`routing.construct.split_routes`). The routes are read into the full
+model (``ReadAssignmentFromRoutes``) and improved by the metaheuristic. With
+``workers > 1`` differently configured searches run in parallel processes on
+the pickled problem and the best result is kept.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import multiprocessing as mp
+import pickle
+import queue
+import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -38,10 +74,14 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from core.errors import InfeasiblePlanError, ValidationError
+from routing.construct import Construction, cluster_routes, split_routes
 from routing.model import (
+    ObjectiveWeights,
     RoutingProblem,
+    WarmStart,
     arc_cost_matrix,
     diagnose,
+    duration_cost_per_s,
     mandatory_penalty,
     unscale_cost,
 )
@@ -49,25 +89,44 @@ from routing.model import (
 __all__ = [
     "FIRST_SOLUTIONS",
     "METAHEURISTICS",
+    "REASON_NO_FIT",
     "RawAssignment",
     "SolveParams",
     "solve",
+    "unload_copies",
 ]
 
 logger = logging.getLogger(__name__)
 
-FIRST_SOLUTIONS = ("parallel_cheapest_insertion", "savings", "path_cheapest_arc")
-"""Accepted ``SolveParams.first_solution`` values (OR-Tools ``FirstSolutionStrategy``, lower case)."""
+FIRST_SOLUTIONS = ("auto", "cluster", "sweep", "parallel_cheapest_insertion", "savings", "path_cheapest_arc")
+"""Accepted ``SolveParams.first_solution`` values. ``cluster`` and ``sweep`` are
+:func:`routing.construct.cluster_routes` (sweep-and-grow; ``sweep`` keeps routes to angular sectors
+more strictly); the others are OR-Tools ``FirstSolutionStrategy`` names in lower case; ``auto``
+picks ``cluster`` when the problem unloads or has more than :data:`LARGE` points, else
+``parallel_cheapest_insertion``."""
+
+OWN_STARTS = {"cluster": 1.0, "sweep": 3.0}
+"""Our constructive starts and their ``turn_factor`` (:func:`routing.construct.cluster_routes`)."""
 
 METAHEURISTICS = ("guided_local_search", "simulated_annealing", "tabu_search", "greedy_descent", "automatic")
 """Accepted ``SolveParams.metaheuristic`` values (OR-Tools ``LocalSearchMetaheuristic``, lower case)."""
 
+LARGE = 1000
+"""Points from which ``auto`` starts from the cluster construction (OR-Tools' insertion gets slow)."""
+
 REASON_NO_FIT = "could not fit in any route (capacity/time)"
-"""Reason given for a mandatory point the solver left out."""
+"""Reason given for a mandatory point the solver left out (details may follow)."""
 
 TIME = "time"
 KG = "kg"
 LITRES = "l"
+ROUTE_KG = "route_kg"
+ROUTE_L = "route_l"
+STOPS = "stops"
+CHANGE = "change"
+
+
+# --------------------------------------------------------------------------- params
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +141,34 @@ class SolveParams:
     Attributes
     ----------
     time_limit_s : float
-        Wall-clock limit of the search (s, > 0). Guided local search never stops
-        by itself, so this always applies.
+        Wall-clock limit of the whole solve, construction included (s, > 0).
+        Guided local search never stops by itself, so this always applies.
     solution_limit : int or None
-        Stop after this many solutions (> 0); ``None`` = no limit.
+        Stop each search after this many solutions (> 0); ``None`` = no limit.
     first_solution : str
         One of :data:`FIRST_SOLUTIONS`.
     metaheuristic : str
         One of :data:`METAHEURISTICS`.
     log_search : bool
         Let OR-Tools log its search to stderr.
+    workers : int
+        Searches run in parallel processes (>= 1); 1 = in this process. The
+        first worker uses these settings; the others start from another first
+        solution (see :meth:`portfolio`). The best result is kept. Processes
+        are *spawned*, so a script calling :func:`solve` with ``workers > 1``
+        needs the usual ``if __name__ == "__main__":`` guard (without it the
+        workers cannot start and the search falls back to this process).
+    weights : ObjectiveWeights
+        The mix of fixed cost, distance, travel time and duration in the objective.
     """
 
     time_limit_s: float = 10.0
     solution_limit: int | None = None
-    first_solution: str = "parallel_cheapest_insertion"
+    first_solution: str = "auto"
     metaheuristic: str = "guided_local_search"
     log_search: bool = False
+    workers: int = 2
+    weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
 
     def __post_init__(self) -> None:
         record = "SolveParams"
@@ -119,10 +189,17 @@ class SolveParams:
             )
         if not isinstance(self.log_search, bool):
             raise ValidationError(record, "log_search", f"must be true or false, got {self.log_search!r}")
+        w = self.workers
+        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            raise ValidationError(record, "workers", f"must be an integer >= 1, got {w!r}")
+        if not isinstance(self.weights, ObjectiveWeights):
+            raise ValidationError(record, "weights", f"must be ObjectiveWeights, got {self.weights!r}")
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SolveParams:
         """Load parameters from a TOML file of top-level keys named like the attributes.
+
+        ``weights`` is a table (``[weights]``) of :class:`routing.model.ObjectiveWeights` fields.
 
         Raises
         ------
@@ -137,7 +214,42 @@ class SolveParams:
             raise ValidationError(
                 f"SolveParams file '{path}'", unknown[0], f"is unknown; known: {sorted(known)}"
             )
+        if "weights" in data:
+            if not isinstance(data["weights"], dict):
+                raise ValidationError(f"SolveParams file '{path}'", "weights", "must be a table")
+            data["weights"] = ObjectiveWeights.from_dict(data["weights"])
         return cls(**data)
+
+    def resolved_first_solution(self, problem: RoutingProblem) -> str:
+        """The first-solution method ``auto`` stands for on ``problem`` (others unchanged)."""
+        if self.first_solution != "auto":
+            return self.first_solution
+        if problem.unload or len(problem.points) > LARGE:
+            return "cluster"
+        return "parallel_cheapest_insertion"
+
+    def portfolio(self, problem: RoutingProblem) -> list[SolveParams]:
+        """One configuration per worker: these settings first, then other first solutions.
+
+        Worker 0 runs exactly these settings (so more workers never do worse on
+        a deterministic, solution-limited search); the next ones start from the
+        other methods in turn: ``cluster``, ``sweep``, ``savings``,
+        ``parallel_cheapest_insertion`` when the problem unloads, else
+        ``parallel_cheapest_insertion``, ``cluster``, ``savings``, ``sweep``.
+        """
+        first = self.resolved_first_solution(problem)
+        if problem.unload:  # measured on the demo district: own starts first, then relaxed OR-Tools ones
+            preferred = ("cluster", "sweep", "savings", "parallel_cheapest_insertion")
+        else:
+            preferred = ("parallel_cheapest_insertion", "cluster", "savings", "sweep")
+        others = [s for s in preferred if s != first]
+        out = [replace(self, first_solution=first, workers=1)]
+        for i in range(1, self.workers):
+            out.append(replace(self, first_solution=others[(i - 1) % len(others)], workers=1))
+        return out
+
+
+# --------------------------------------------------------------------------- result
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,18 +259,19 @@ class RawAssignment:
     Attributes
     ----------
     routes : tuple of tuple of int
-        One per vehicle (problem order): start depot, points in visiting order,
-        end depot. An unused vehicle has ``(start, end)``.
+        One per vehicle (problem order): start depot, points and facilities
+        (unload visits) in visiting order, end depot. An unused vehicle has
+        ``(start, end)``.
     times_s : tuple of tuple of int
         Aligned with ``routes``: the minimum of the time cumul's range in the
-        solution (s): service start at points, departure from the start depot,
-        return to the end depot. OR-Tools' finalizer usually binds these to one
-        schedule (in our runs: the shortest route, then the earliest); where a
-        range is left open the minimum is the earliest feasible time.
+        solution (s): service or unload start, departure from the start depot,
+        return to the end depot. The plan keeps unload starts (tipping bays are
+        shared) and recomputes the rest.
     objective : int
         Route costs plus penalties of dropped *optional* points (objective units,
-        see :data:`routing.model.COST_SCALE`). The internal penalty of dropped
-        mandatory points is not included.
+        see :data:`routing.model.COST_SCALE`), with the objective weights used.
+        The internal penalty of dropped mandatory points and warm-start change
+        penalties are not included.
     status : str
         OR-Tools search status, lower case without the ``ROUTING_`` prefix
         (``"success"``, ``"optimal"``, ``"partial_success_local_optimum_not_reached"``...).
@@ -168,6 +281,11 @@ class RawAssignment:
         Why each dropped point is unserved.
     wall_time_s : float
         Time spent building and solving the model (s).
+    breaks : tuple of tuple of (int, int)
+        Aligned with ``routes``: ``(start_s, duration_s)`` of each break the
+        solver scheduled (also breaks before the route starts or after it ends).
+    first_solution : str
+        The first-solution method of the search that produced this result.
     """
 
     routes: tuple[tuple[int, ...], ...]
@@ -177,6 +295,8 @@ class RawAssignment:
     dropped: tuple[int, ...]
     reasons: Mapping[int, str] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    breaks: tuple[tuple[tuple[int, int], ...], ...] = ()
+    first_solution: str = ""
 
 
 def _status_name(code: int) -> str:
@@ -185,7 +305,7 @@ def _status_name(code: int) -> str:
 
 
 def _restrict_vehicles(
-    routing: pywrapcp.RoutingModel, index: int, vehicles: tuple[int, ...], n_vehicles: int
+    routing: pywrapcp.RoutingModel, index: int, vehicles: Sequence[int], n_vehicles: int
 ) -> None:
     """Allow only ``vehicles`` to visit ``index`` (a hard constraint, never a penalty).
 
@@ -202,6 +322,88 @@ def _restrict_vehicles(
         routing.VehicleVar(index).SetValues([-1, *vehicles])
 
 
+# --------------------------------------------------------------------------- copies
+
+
+def unload_copies(
+    problem: RoutingProblem, kept: Sequence[int], *, extra: Mapping[int, int] | None = None
+) -> dict[int, int]:
+    """How many unload visits (solver nodes) each facility gets; 0 when nobody may unload there.
+
+    Copies of disposal nodes are what makes a dump-and-continue model big, so
+    their number is bounded from three sides:
+
+    - per vehicle, the trips it could ever need: ``ceil(R / capacity) + 1`` per
+      dimension, ``R`` being what it may collect in the day (its day limit, or
+      all the demand it could serve); a facility gets at most the sum over the
+      vehicles that may unload there;
+    - the fleet's trips: ``B = ceil(D / smallest capacity) + vehicles`` where
+      ``D`` is the demand those vehicles could serve (full trips plus one
+      part-full trip per vehicle);
+    - the facility's *share*: the fraction ``s`` of that demand whose nearest
+      usable facility it is, giving ``ceil(1.5 * B * s) + 2`` (every facility
+      keeps a couple, the busy ones about all of ``B``).
+
+    Parameters
+    ----------
+    problem : RoutingProblem
+        The problem (with ``unload`` set; otherwise every count is 0).
+    kept : sequence of int
+        Points in the model.
+    extra : Mapping of int to int, optional
+        Lower bounds per facility (e.g. visits in a warm-start plan).
+
+    Returns
+    -------
+    dict of int to int
+        Facility location index -> number of copies.
+    """
+    out = dict.fromkeys(problem.facilities, 0)
+    if not problem.unload:
+        return out
+    vs = problem.vehicles
+    demand = (np.asarray(problem.demand_kg, dtype=np.int64), np.asarray(problem.demand_l, dtype=np.int64))
+    served_by: list[list[int]] = [[] for _ in vs]
+    nearest_share: dict[int, float] = dict.fromkeys(problem.facilities, 0.0)
+    for p in kept:
+        ks = problem.serving_vehicles(p)
+        for k in ks:
+            served_by[k].append(p)
+        sites = sorted({f for k in ks for f in vs[k].unload_at})
+        if sites:
+            nearest = sites[int(np.argmin(problem.time_s[p, sites]))]
+            nearest_share[nearest] += 1.0
+    trips = []
+    for k, v in enumerate(vs):
+        mine = np.asarray(served_by[k], dtype=np.int64)
+        n = 0
+        for dem, cap, day in zip(
+            demand, (v.capacity_kg, v.capacity_l), (v.max_route_kg, v.max_route_l), strict=True
+        ):
+            total = int(dem[mine].sum()) if mine.size else 0
+            reach = total if day is None else min(total, day)
+            n = max(n, math.ceil(reach / max(cap, 1)) + 1 if mine.size else 0)
+        trips.append(n)
+    for f in problem.facilities:
+        users = [k for k, v in enumerate(vs) if f in v.unload_at and trips[k]]
+        if not users:
+            continue
+        pts = sorted({p for k in users for p in served_by[k]})
+        fleet = len(users)
+        for dem, caps in zip(
+            demand, ([vs[k].capacity_kg for k in users], [vs[k].capacity_l for k in users]), strict=True
+        ):
+            fleet = max(fleet, math.ceil(int(dem[pts].sum()) / max(min(caps), 1)) + len(users))
+        share = nearest_share[f] / max(len(pts), 1)
+        out[f] = min(sum(trips[k] for k in users), fleet, math.ceil(1.5 * fleet * share) + 2)
+    for f, n in (extra or {}).items():
+        out[f] = max(out.get(f, 0), n)
+    return out
+
+
+# --------------------------------------------------------------------------- model
+
+
 @dataclass(slots=True)
 class _SolverModel:
     """An OR-Tools model of a problem, with what is needed to read a solution back."""
@@ -215,13 +417,70 @@ class _SolverModel:
     """Solver indices of mandatory points."""
     big: int
     """Penalty of a dropped mandatory point (objective units)."""
+    copies: dict[int, list[int]]
+    """Facility location -> solver indices of its copies."""
+    point_index: dict[int, int]
+    """Point location -> solver index."""
+    breaks: dict[int, Any] = field(default_factory=dict)
+    """Vehicle -> its break interval variable."""
+    change: list[int] | None = None
+    """Per vehicle: change penalty coefficient (warm start), to take out of the objective."""
 
 
-def _build_model(problem: RoutingProblem, kept: list[int]) -> _SolverModel:
-    """Nodes = vehicle depots + kept points; costs, time, capacities, compatibility, disjunctions."""
+def _set_windows(cumul: Any, wins: Sequence[tuple[int, int]]) -> None:
+    if not wins:
+        return
+    cumul.SetRange(wins[0][0], wins[-1][1])
+    for (_, end), (start, _) in pairwise(wins):
+        if start - end > 1:
+            cumul.RemoveInterval(end + 1, start - 1)
+
+
+def _inflated_service(problem: RoutingProblem, kept: Sequence[int]) -> np.ndarray:
+    """Service times (s) plus each point's share of the unload overhead of the relaxed model."""
+    service = np.asarray(problem.service_s, dtype=np.int64).copy()
+    for p in kept:
+        ks = problem.serving_vehicles(p)
+        if not ks:
+            continue
+        shares = []
+        for k in ks:
+            v = problem.vehicles[k]
+            if not v.unload_at:
+                continue
+            sites = list(v.unload_at)
+            detour = 2 * int(problem.time_s[p, sites].min())
+            overhead = max(problem.service_s[f] for f in sites) + detour
+            fill = max(
+                problem.demand_kg[p] / max(v.capacity_kg, 1), problem.demand_l[p] / max(v.capacity_l, 1)
+            )
+            shares.append(fill * overhead)
+        if shares:
+            service[p] += math.ceil(float(np.mean(shares)))
+    return service
+
+
+def _build_model(
+    problem: RoutingProblem,
+    kept: Sequence[int],
+    weights: ObjectiveWeights,
+    *,
+    copies: Mapping[int, int] | None = None,
+    warm: WarmStart | None = None,
+    relaxed: bool = False,
+) -> _SolverModel:
+    """Nodes = vehicle depots + kept points + facility copies; every constraint of the module docstring.
+
+    ``relaxed`` builds the model the OR-Tools first-solution strategies run on
+    when the problem unloads: no facility copies, no end-empty rule, capacity
+    per day, service times inflated by the expected unload overhead.
+    """
+    unload = problem.unload and not relaxed
+    copies = dict(copies or {}) if unload else {}
     depot_locs = sorted({v.start for v in problem.vehicles} | {v.end for v in problem.vehicles})
-    node_loc = np.array(depot_locs + kept, dtype=np.int64)
-    node_of = {int(loc): node for node, loc in enumerate(node_loc)}
+    copy_locs = [f for f in sorted(copies) for _ in range(copies[f])]
+    node_loc = np.array(depot_locs + list(kept) + copy_locs, dtype=np.int64)
+    node_of = {int(loc): node for node, loc in enumerate(node_loc[: len(depot_locs) + len(kept)])}
     nv = len(problem.vehicles)
     manager = pywrapcp.RoutingIndexManager(
         len(node_loc),
@@ -230,74 +489,196 @@ def _build_model(problem: RoutingProblem, kept: list[int]) -> _SolverModel:
         [node_of[v.end] for v in problem.vehicles],
     )
     routing = pywrapcp.RoutingModel(manager)
+    solver = routing.solver()
     sub = np.ix_(node_loc, node_loc)
+    n_index = routing.Size()
 
     # Arc costs: one registered matrix per distinct pair of cost rates.
     cost_index: dict[tuple[float, float], int] = {}
     for k, v in enumerate(problem.vehicles):
         key = (v.cost_per_km, v.cost_per_hour)
         if key not in cost_index:
-            cost_index[key] = routing.RegisterTransitMatrix(arc_cost_matrix(problem, k)[sub].tolist())
+            matrix = arc_cost_matrix(problem, k, weights)[sub]
+            cost_index[key] = routing.RegisterTransitMatrix(matrix.tolist())
         routing.SetArcCostEvaluatorOfVehicle(cost_index[key], k)
-        routing.SetFixedCostOfVehicle(v.fixed_cost, k)
+        routing.SetFixedCostOfVehicle(round(weights.vehicles * v.fixed_cost), k)
 
     # Time: service at the origin + travel; waiting allowed up to the horizon.
-    service = np.asarray(problem.service_s, dtype=np.int64)[node_loc]
-    transit = service[:, None] + problem.time_s[sub]
+    service = (
+        _inflated_service(problem, kept) if relaxed and problem.unload else np.asarray(problem.service_s)
+    )
+    node_service = np.asarray(service, dtype=np.int64)[node_loc]
+    transit = node_service[:, None] + problem.time_s[sub]
     time_cb = routing.RegisterTransitMatrix(transit.tolist())
     routing.AddDimension(time_cb, problem.horizon_s, problem.horizon_s, False, TIME)
     time_dim = routing.GetDimensionOrDie(TIME)
+    visit = [int(node_service[manager.IndexToNode(i)]) for i in range(n_index)]
+    breaks: dict[int, Any] = {}
     for k, v in enumerate(problem.vehicles):
         time_dim.CumulVar(routing.Start(k)).SetRange(v.shift_start_s, v.shift_end_s)
         time_dim.CumulVar(routing.End(k)).SetRange(v.shift_start_s, v.shift_end_s)
         time_dim.SetSpanUpperBoundForVehicle(v.route_limit_s, k)
+        span_cost = duration_cost_per_s(problem, k, weights)
+        if span_cost:
+            time_dim.SetSpanCostCoefficientForVehicle(span_cost, k)
+        if v.break_s > 0:
+            brk = solver.FixedDurationIntervalVar(
+                v.break_start_min_s, v.break_start_max_s, v.break_s, False, f"break-{k}"
+            )
+            time_dim.SetBreakIntervalsOfVehicle([brk], k, visit)
+            breaks[k] = brk
 
-    # Capacities.
-    for name, demand, caps in (
-        (KG, problem.demand_kg, [v.capacity_kg for v in problem.vehicles]),
-        (LITRES, problem.demand_l, [v.capacity_l for v in problem.vehicles]),
+    # Capacities: load on board, reset by unloads.
+    is_copy = np.zeros(len(node_loc), dtype=bool)
+    is_copy[len(depot_locs) + len(kept) :] = True
+    dims = []
+    for name, demand, caps, day_caps in (
+        (
+            KG,
+            problem.demand_kg,
+            [v.capacity_kg for v in problem.vehicles],
+            [v.max_route_kg for v in problem.vehicles],
+        ),
+        (
+            LITRES,
+            problem.demand_l,
+            [v.capacity_l for v in problem.vehicles],
+            [v.max_route_l for v in problem.vehicles],
+        ),
     ):
-        cb = routing.RegisterUnaryTransitVector(np.asarray(demand, dtype=np.int64)[node_loc].tolist())
+        node_demand = np.asarray(demand, dtype=np.int64)[node_loc]
+        if relaxed and problem.unload:
+            total = int(node_demand.sum())
+            caps = [total if d is None else d for d in day_caps]
+            cb = routing.RegisterUnaryTransitVector(node_demand.tolist())
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, name)
+        elif unload:
+            top = max(caps, default=0)
+            node_demand[is_copy] = -top
+            cb = routing.RegisterUnaryTransitVector(node_demand.tolist())
+            routing.AddDimensionWithVehicleCapacity(cb, top, caps, True, name)
+        else:
+            cb = routing.RegisterUnaryTransitVector(node_demand.tolist())
+            routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, name)
+        dim = routing.GetDimensionOrDie(name)
+        dims.append(dim)
+        if unload:
+            for i in range(n_index):
+                if not is_copy[manager.IndexToNode(i)]:
+                    dim.SlackVar(i).SetValue(0)
+            for k in range(nv):
+                dim.CumulVar(routing.End(k)).SetValue(0)
+
+    # Day limits (collected over all trips) and stops.
+    limits = (
+        (ROUTE_KG, problem.demand_kg, [v.max_route_kg for v in problem.vehicles]),
+        (ROUTE_L, problem.demand_l, [v.max_route_l for v in problem.vehicles]),
+        (
+            STOPS,
+            tuple(1 if loc in problem.points else 0 for loc in range(len(problem.locations))),
+            [v.max_stops for v in problem.vehicles],
+        ),
+    )
+    for name, demand, caps_or_none in limits:
+        if all(c is None for c in caps_or_none):
+            continue
+        node_demand = np.asarray(demand, dtype=np.int64)[node_loc]
+        node_demand[is_copy] = 0
+        top = int(node_demand.sum()) + 1
+        caps = [top if c is None else int(c) for c in caps_or_none]
+        cb = routing.RegisterUnaryTransitVector(node_demand.tolist())
         routing.AddDimensionWithVehicleCapacity(cb, 0, caps, True, name)
 
     # Points: windows, allowed vehicles, disjunctions.
-    big = mandatory_penalty(problem)
+    big = mandatory_penalty(problem, weights)
     mandatory = []
+    point_index = {}
     for p in kept:
         index = manager.NodeToIndex(node_of[p])
-        wins = problem.windows[p]
-        if wins:
-            cumul = time_dim.CumulVar(index)
-            cumul.SetRange(wins[0][0], wins[-1][1])
-            for (_, end), (start, _) in pairwise(wins):
-                if start - end > 1:
-                    cumul.RemoveInterval(end + 1, start - 1)
-        _restrict_vehicles(routing, index, problem.allowed_vehicles[p], nv)
+        point_index[p] = index
+        _set_windows(time_dim.CumulVar(index), problem.windows[p])
+        _restrict_vehicles(routing, index, problem.serving_vehicles(p), nv)
         penalty = problem.penalty[p]
         if penalty is None:
             mandatory.append(index)
         routing.AddDisjunction([index], big if penalty is None else penalty)
-    return _SolverModel(manager, routing, node_loc, time_dim, mandatory, big)
+
+    # Facility copies: opening, who may unload there, free to leave out; bays and tonnage.
+    copy_index: dict[int, list[int]] = {f: [] for f in copies}
+    for node in range(len(depot_locs) + len(kept), len(node_loc)):
+        copy_index[int(node_loc[node])].append(manager.NodeToIndex(node))
+    kg_dim = dims[0]
+    for f, indices in copy_index.items():
+        users = problem.allowed_vehicles[f]
+        for index in indices:
+            _set_windows(time_dim.CumulVar(index), problem.windows[f])
+            _restrict_vehicles(routing, index, users, nv)
+            routing.AddDisjunction([index], 0)
+        spec = problem.site(f)
+        unload_s = problem.service_s[f]
+        if unload_s > 0 and spec.bays < min(len(users), len(indices)):
+            intervals = [
+                solver.FixedDurationIntervalVar(
+                    time_dim.CumulVar(i), unload_s, routing.ActiveVar(i), f"unload-{f}-{n}"
+                )
+                for n, i in enumerate(indices)
+            ]
+            solver.Add(solver.Cumulative(intervals, [1] * len(intervals), spec.bays, f"bays-{f}"))
+        if spec.daily_capacity_kg is not None and indices:
+            could = sum(problem.demand_kg[p] for p in kept if set(problem.serving_vehicles(p)) & set(users))
+            if could > spec.daily_capacity_kg:
+                top = max((problem.vehicles[k].capacity_kg for k in users), default=0)
+                for i in indices:
+                    solver.Add(kg_dim.CumulVar(i) <= top * routing.ActiveVar(i))
+                solver.Add(solver.Sum([kg_dim.CumulVar(i) for i in indices]) <= spec.daily_capacity_kg)
+
+    # Warm start: count the points served by another vehicle than before.
+    change: list[int] | None = None
+    if warm is not None and warm.change_penalty > 0:
+        before = {p: k for k, route in enumerate(warm.routes) for p in route if p in problem.points}
+        callbacks = []
+        for k in range(nv):
+            vec = [1 if int(loc) in before and before[int(loc)] != k else 0 for loc in node_loc]
+            callbacks.append(routing.RegisterUnaryTransitVector(vec))
+        routing.AddDimensionWithVehicleTransits(callbacks, 0, len(kept) + 1, True, CHANGE)
+        change_dim = routing.GetDimensionOrDie(CHANGE)
+        for k in range(nv):
+            change_dim.SetSpanCostCoefficientForVehicle(warm.change_penalty, k)
+        change = [warm.change_penalty] * nv
+
+    return _SolverModel(
+        manager, routing, node_loc, time_dim, mandatory, big, copy_index, point_index, breaks, change
+    )
 
 
-def _search_parameters(params: SolveParams) -> Any:
+def _search_parameters(params: SolveParams, time_limit_s: float, *, first_only: bool = False) -> Any:
     """OR-Tools ``RoutingSearchParameters`` from our params."""
     search = pywrapcp.DefaultRoutingSearchParameters()
-    search.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, params.first_solution.upper()
-    )
+    first = params.first_solution
+    if first == "auto" or first in OWN_STARTS:  # our own start is read in; this only names a fallback
+        first = "parallel_cheapest_insertion"
+    search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, first.upper())
     search.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic.upper()
+        routing_enums_pb2.LocalSearchMetaheuristic,
+        "GREEDY_DESCENT" if first_only else params.metaheuristic.upper(),
     )
-    search.time_limit.FromMilliseconds(max(1, round(params.time_limit_s * 1000)))
-    if params.solution_limit is not None:
+    search.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
+    if first_only:
+        search.solution_limit = 1
+    elif params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
+    if params.weights.duration == 0:
+        # The LP/MIP "scheduling" of cumuls makes every move ~20x slower once breaks are on and only
+        # pays off with span costs; the break constraint itself is still enforced by propagation.
+        search.disable_scheduling_beware_this_may_degrade_performance = True
     return search
 
 
-def _read_routes(model: _SolverModel, solution: Any) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
-    """Routes (location indices) and time cumul minima (s) of every vehicle."""
+def _read_routes(
+    model: _SolverModel, solution: Any
+) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]], list[tuple[tuple[int, int], ...]]]:
+    """Routes (location indices), time cumul minima (s) and breaks of every vehicle."""
     routing, manager = model.routing, model.manager
     routes, times = [], []
     for k in range(routing.vehicles()):
@@ -311,7 +692,359 @@ def _read_routes(model: _SolverModel, solution: Any) -> tuple[list[tuple[int, ..
             index = solution.Value(routing.NextVar(index))
         routes.append(tuple(route))
         times.append(tuple(at))
-    return routes, times
+    found: dict[str, tuple[int, int]] = {}
+    container = solution.IntervalVarContainer()
+    for i in range(container.Size()):
+        element = container.Element(i)
+        name = element.Var().Name()
+        if name.startswith("break-") and element.PerformedValue() == 1:
+            found[name] = (int(element.StartMin()), int(element.DurationMin()))
+    breaks: list[tuple[tuple[int, int], ...]] = [
+        (found[f"break-{k}"],) if f"break-{k}" in found else () for k in range(routing.vehicles())
+    ]
+    return routes, times, breaks
+
+
+# --------------------------------------------------------------------------- starts
+
+
+def _to_indices(model: _SolverModel, routes: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Location routes -> solver index routes, handing out facility copies in order."""
+    free = {f: list(indices) for f, indices in model.copies.items()}
+    out = []
+    for route in routes:
+        row = []
+        for loc in route:
+            if loc in model.point_index:
+                row.append(model.point_index[loc])
+            elif free.get(loc):
+                row.append(free[loc].pop(0))
+            else:
+                msg = f"no solver node left for location {loc}"
+                raise ValueError(msg)
+        out.append(row)
+    return out
+
+
+def _read_start(model: _SolverModel, routes: Sequence[Sequence[int]]) -> Any | None:
+    """An OR-Tools assignment of ``routes`` (location indices); drops routes it cannot restore."""
+    indices = _to_indices(model, routes)
+    start = model.routing.ReadAssignmentFromRoutes(indices, True)
+    if start is not None:
+        return start
+    logger.warning("constructed routes were rejected as a whole; restoring them one by one")
+    accepted: list[list[int]] = [[] for _ in indices]
+    for k, row in enumerate(indices):
+        if not row:
+            continue
+        accepted[k] = row
+        if model.routing.ReadAssignmentFromRoutes(accepted, True) is None:
+            logger.warning("route of vehicle %d rejected by the solver model; left out of the start", k)
+            accepted[k] = []
+    return model.routing.ReadAssignmentFromRoutes(accepted, True)
+
+
+def _relaxed_orders(
+    problem: RoutingProblem, kept: Sequence[int], params: SolveParams, time_limit_s: float
+) -> list[tuple[int, ...]]:
+    """Visiting orders from an OR-Tools first solution of the relaxed model (no unloads)."""
+    model = _build_model(problem, kept, params.weights, relaxed=True)
+    solution = model.routing.SolveWithParameters(_search_parameters(params, time_limit_s, first_only=True))
+    if solution is None:
+        return [() for _ in problem.vehicles]
+    routes, _, _ = _read_routes(model, solution)
+    return [route[1:-1] for route in routes]
+
+
+def _construct(
+    problem: RoutingProblem,
+    kept: Sequence[int],
+    params: SolveParams,
+    copies: Mapping[int, int],
+    warm: WarmStart | None,
+    time_limit_s: float,
+) -> Construction | None:
+    """Routes to start from, or ``None`` to let OR-Tools build the first solution itself.
+
+    A warm start and the relaxed OR-Tools orders are split into trips; what
+    they leave out goes onto idle vehicles (:func:`routing.construct.split_routes`
+    with ``fill``).
+    """
+    kept_set = set(kept)
+    if warm is not None:
+        return split_routes(problem, warm.routes, copies=copies, allowed=kept_set, fill=True)
+    first = params.first_solution
+    if first in OWN_STARTS:
+        return cluster_routes(problem, kept, copies=copies, turn_factor=OWN_STARTS[first])
+    if problem.unload:
+        orders = _relaxed_orders(problem, kept, params, time_limit_s)
+        return split_routes(problem, orders, copies=copies, allowed=kept_set, fill=True)
+    return None
+
+
+# --------------------------------------------------------------------------- one search
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Everything one search needs; pickled to worker processes."""
+
+    problem: RoutingProblem
+    params: SolveParams
+    kept: tuple[int, ...]
+    ruled_out: dict[int, str]
+    warm: WarmStart | None
+    deadline: float
+    """``time.time()`` by which the search must end."""
+    t0: float
+    """``time.time()`` when the solve started (progress reports elapsed from here)."""
+
+
+def _explain_drop(
+    problem: RoutingProblem, p: int, routes: Sequence[Sequence[int]], unloaded: Mapping[int, int]
+) -> str:
+    """Reason for a mandatory point the solver left out, with what was saturated."""
+    details = []
+    ks = problem.serving_vehicles(p)
+    used = [k for k in ks if len(routes[k]) > 2]
+    if ks and len(used) == len(ks):
+        details.append(f"all {len(ks)} vehicles that may serve it are in use")
+    sites = {f for k in ks for f in problem.vehicles[k].unload_at}
+    full = [
+        problem.locations[f].id
+        for f in sorted(sites)
+        if problem.site(f).daily_capacity_kg is not None
+        and unloaded.get(f, 0) + problem.demand_kg[p] > (problem.site(f).daily_capacity_kg or 0)
+    ]
+    if sites and len(full) == len(sites):
+        details.append(f"daily capacity of {', '.join(full)} reached")
+    return REASON_NO_FIT + (f": {'; '.join(details)}" if details else "")
+
+
+def _start_key(model: _SolverModel, start: Any) -> tuple[int, float]:
+    """``(dropped mandatory points, objective)`` of a start assignment (currency units)."""
+    dropped = sum(1 for i in model.mandatory if start.Value(model.routing.NextVar(i)) == i)
+    return dropped, unscale_cost(int(start.ObjectiveValue()) - model.big * dropped)
+
+
+_Report = Callable[[float, int, float], None]
+"""``report(elapsed_s, dropped mandatory points, objective)`` of a search's improving solution."""
+
+
+def _run(job: _Job, report: _Report | None) -> RawAssignment:
+    """One search: model, start, local search, result; ``report`` on every improvement."""
+    problem, params, kept = job.problem, job.params, list(job.kept)
+    extra: dict[int, int] = {}
+    if job.warm is not None:
+        for route in job.warm.routes:
+            for loc in route:
+                if loc in problem.facilities:
+                    extra[loc] = extra.get(loc, 0) + 1
+        extra = {f: n + 1 for f, n in extra.items()}
+    copies = unload_copies(problem, kept, extra=extra)
+    remaining = lambda: max(0.05, job.deadline - time.time())  # noqa: E731
+    construction = _construct(problem, kept, params, copies, job.warm, remaining() / 4)
+    model = _build_model(problem, kept, params.weights, copies=copies, warm=job.warm)
+    routing = model.routing
+
+    def current() -> tuple[int, int]:
+        """``(dropped mandatory points, objective without internal penalties)`` of the current solution."""
+        dropped = sum(1 for i in model.mandatory if routing.ActiveVar(i).Value() == 0)
+        cost = int(routing.CostVar().Value()) - model.big * dropped
+        if model.change is not None:
+            dim = routing.GetDimensionOrDie(CHANGE)
+            cost -= sum(c * dim.CumulVar(routing.End(k)).Value() for k, c in enumerate(model.change))
+        return dropped, cost
+
+    errors: list[Exception] = []
+    if report is not None:
+        best: list[tuple[int, int]] = []
+
+        def on_solution() -> None:
+            try:
+                key = current()
+                if not best or key < best[0]:
+                    best[:] = [key]
+                    report(time.time() - job.t0, key[0], unscale_cost(key[1]))
+            except Exception as e:  # re-raised after the search; C++ must not see it
+                if not errors:
+                    errors.append(e)
+
+        routing.AddAtSolutionCallback(on_solution)
+
+    search = _search_parameters(params, remaining())
+    if construction is not None:
+        routing.CloseModelWithParameters(search)
+        start = _read_start(model, construction.routes)
+        search = _search_parameters(params, remaining())
+        # Restoring the start runs the solution finalizer under the LNS completion limit; on large
+        # models with breaks that takes seconds, so give it room (it does not slow small models).
+        search.lns_time_limit.FromMilliseconds(round(1000 * min(30.0, max(0.1, remaining() / 4))))
+        solution = (
+            routing.SolveFromAssignmentWithParameters(start, search)
+            if start is not None
+            else routing.SolveWithParameters(search)
+        )
+        if solution is None and start is not None:
+            logger.warning(
+                "the search could not improve on the constructed start in time; returning the start"
+            )
+            solution = start
+            if report is not None:
+                report(time.time() - job.t0, *_start_key(model, start))
+    else:
+        solution = routing.SolveWithParameters(search)
+    status = _status_name(routing.status())
+    if errors:
+        raise errors[0]
+    if solution is None:
+        msg = f"OR-Tools found no solution (status '{status}', time limit {params.time_limit_s} s)"
+        raise InfeasiblePlanError([msg])
+
+    routes, times, breaks = _read_routes(model, solution)
+    served = {p for route in routes for p in route[1:-1]}
+    unloaded: dict[int, int] = {}
+    kg_dim = routing.GetDimensionOrDie(KG)
+    for f, indices in model.copies.items():
+        unloaded[f] = sum(
+            int(solution.Min(kg_dim.CumulVar(i))) for i in indices if solution.Value(routing.NextVar(i)) != i
+        )
+    reasons = dict(job.ruled_out)
+    n_mandatory_dropped = 0
+    for p in kept:
+        if p in served:
+            continue
+        penalty = problem.penalty[p]
+        if penalty is None:
+            n_mandatory_dropped += 1
+            reasons[p] = _explain_drop(problem, p, routes, unloaded)
+        else:
+            reasons[p] = f"optional: serving it would cost more than its penalty ({unscale_cost(penalty):g})"
+    objective = int(solution.ObjectiveValue()) - model.big * n_mandatory_dropped
+    if model.change is not None and job.warm is not None:
+        before = {p: k for k, route in enumerate(job.warm.routes) for p in route if p in problem.points}
+        moved = sum(
+            1 for k, route in enumerate(routes) for p in route[1:-1] if p in before and before[p] != k
+        )
+        objective -= moved * job.warm.change_penalty
+    return RawAssignment(
+        routes=tuple(routes),
+        times_s=tuple(times),
+        objective=objective,
+        status=status,
+        dropped=tuple(sorted(reasons)),
+        reasons=reasons,
+        wall_time_s=time.time() - job.t0,
+        breaks=tuple(breaks),
+        first_solution=params.first_solution,
+    )
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+class _WorkerDied(RuntimeError):
+    """A search process ended without a result (killed, or failed to start)."""
+
+
+def _worker(jobs_file: str, worker: int, messages: Any) -> None:
+    """Process entry point: read job ``worker`` from the file, run it, send progress and the result back.
+
+    The job travels through a file rather than the process arguments so the
+    parent never blocks writing a large pickle to a child that fails to start.
+    """
+    try:
+        with open(jobs_file, "rb") as f:
+            job = pickle.load(f)[worker]
+
+        def report(elapsed_s: float, dropped: int, best: float) -> None:
+            messages.put(("progress", worker, elapsed_s, dropped, best))
+
+        messages.put(("done", worker, _run(job, report)))
+    except Exception as e:  # sent to the parent, which decides
+        messages.put(("error", worker, e))
+
+
+def _rank(a: RawAssignment, problem: RoutingProblem) -> tuple[int, int]:
+    """Sort key of results: fewer dropped mandatory points first, then the objective."""
+    mandatory_dropped = sum(1 for p in a.dropped if problem.penalty[p] is None)
+    return mandatory_dropped, a.objective
+
+
+def _run_parallel(jobs: Sequence[_Job], progress: Callable[[float, float], None] | None) -> RawAssignment:
+    """Run ``jobs`` in spawned processes; the best result, with progress relayed on global improvements.
+
+    If no process could run at all (e.g. a script without the ``if __name__ ==
+    "__main__":`` guard that ``spawn`` needs), the first job runs in this process.
+    """
+    ctx = mp.get_context("spawn")
+    messages = ctx.Queue()
+    results: dict[int, RawAssignment] = {}
+    failures: dict[int, BaseException] = {}
+    best = (math.inf, math.inf)
+    callback_error: list[Exception] = []
+    grace = jobs[0].deadline + 30.0
+    with tempfile.TemporaryDirectory(prefix="wastefleet-solve-") as tmp:
+        jobs_file = str(Path(tmp) / "jobs.pickle")
+        with open(jobs_file, "wb") as f:
+            pickle.dump(list(jobs), f, protocol=pickle.HIGHEST_PROTOCOL)
+        procs = [
+            ctx.Process(target=_worker, args=(jobs_file, i, messages), daemon=True) for i in range(len(jobs))
+        ]
+        for proc in procs:
+            proc.start()
+        try:
+            while len(results) + len(failures) < len(jobs):
+                try:
+                    kind, worker, *rest = messages.get(timeout=0.2)
+                except queue.Empty:
+                    for i, proc in enumerate(procs):
+                        if not proc.is_alive() and i not in results and i not in failures:
+                            failures[i] = _WorkerDied(f"search worker {i} exited with code {proc.exitcode}")
+                    if time.time() > grace:
+                        break
+                    continue
+                if kind == "progress":
+                    elapsed, dropped, cost = rest
+                    if (dropped, cost) < best:
+                        best = (dropped, cost)
+                        if progress is not None and not callback_error:
+                            try:
+                                progress(elapsed, cost)
+                            except Exception as e:
+                                callback_error.append(e)
+                elif kind == "done":
+                    results[worker] = rest[0]
+                else:
+                    failures[worker] = rest[0]
+        finally:
+            for proc in procs:
+                proc.join(timeout=5.0)
+                if proc.is_alive():
+                    proc.terminate()
+                    proc.join(timeout=5.0)
+            messages.close()
+            messages.cancel_join_thread()
+    if callback_error:
+        raise callback_error[0]
+    for i, err in failures.items():
+        logger.warning("search worker %d failed: %s", i, err)
+    if results:
+        problem = jobs[0].problem
+        return min(results.values(), key=lambda a: _rank(a, problem))
+    errors = [failures[i] for i in sorted(failures)]
+    if errors and all(isinstance(e, _WorkerDied) for e in errors):
+        logger.warning("no search process could run; solving in this process instead")
+        job = jobs[0]
+        spare = max(job.deadline, time.time() + 0.25 * (job.deadline - job.t0))
+        return _run(replace(job, deadline=spare), _throttled(progress))
+    first = errors[0] if errors else None
+    if isinstance(first, Exception):
+        raise first
+    raise InfeasiblePlanError(["every search worker failed"])
+
+
+# --------------------------------------------------------------------------- solve
 
 
 def solve(
@@ -319,13 +1052,14 @@ def solve(
     params: SolveParams | None = None,
     *,
     progress: Callable[[float, float], None] | None = None,
+    warm_start: WarmStart | None = None,
 ) -> RawAssignment:
     """Solve a routing problem with OR-Tools.
 
     Points ruled out by :func:`routing.model.diagnose` are left out of the solver
     model and reported with the diagnosis; points the solver drops are reported
-    as :data:`REASON_NO_FIT` (mandatory) or as not worth their penalty (optional).
-    One impossible point never sinks the plan.
+    as :data:`REASON_NO_FIT` (mandatory, with what was saturated) or as not
+    worth their penalty (optional). One impossible point never sinks the plan.
 
     Parameters
     ----------
@@ -334,15 +1068,18 @@ def solve(
     params : SolveParams, optional
         Search settings; default ``SolveParams()``.
     progress : callable, optional
-        Called as ``progress(elapsed_s, best_objective)`` at each solution found,
-        with the best objective so far in currency units (defined as
-        :attr:`RawAssignment.objective`). An exception raised by it stops
-        nothing but is re-raised after the search.
+        Called as ``progress(elapsed_s, best_objective)`` each time the best
+        solution so far improves (over all workers), with the objective in
+        currency units (defined as :attr:`RawAssignment.objective`). An
+        exception raised by it stops nothing but is re-raised after the search.
+    warm_start : WarmStart, optional
+        A previous plan's routes (e.g. :func:`routing.plan.warm_start_from_plan`)
+        to start from, with a penalty per point moved to another vehicle.
 
     Returns
     -------
     RawAssignment
-        Routes, times, objective, status and the unserved points.
+        Routes, times, breaks, objective, status and the unserved points.
 
     Raises
     ------
@@ -352,71 +1089,35 @@ def solve(
         happens on a very short time limit.
     """
     params = params or SolveParams()
-    t0 = time.perf_counter()
-
+    t0 = time.time()
     ruled_out = {problem.index_of()[u.point_id]: u.reason for u in diagnose(problem)}
-    kept = [p for p in problem.points if p not in ruled_out]
-    model = _build_model(problem, kept)
-    routing = model.routing
-
-    def unpaid_mandatory() -> int:
-        """Internal penalty paid in the current solution for dropped mandatory points."""
-        return model.big * sum(1 for i in model.mandatory if routing.ActiveVar(i).Value() == 0)
-
-    errors: list[Exception] = []
-    if progress is not None:
-        best: list[int] = []  # [raw objective, reported objective] of the best solution
-
-        def on_solution() -> None:
-            try:
-                raw = int(routing.CostVar().Value())
-                if not best or raw < best[0]:
-                    best[:] = [raw, raw - unpaid_mandatory()]
-                progress(time.perf_counter() - t0, unscale_cost(best[1]))
-            except Exception as e:  # re-raised after the search; C++ must not see it
-                if not errors:
-                    errors.append(e)
-
-        routing.AddAtSolutionCallback(on_solution)
-
-    solution = routing.SolveWithParameters(_search_parameters(params))
-    status = _status_name(routing.status())
-    if errors:
-        raise errors[0]
-    if solution is None:
-        msg = f"OR-Tools found no solution (status '{status}', time limit {params.time_limit_s} s)"
-        raise InfeasiblePlanError([msg])
-
-    routes, times = _read_routes(model, solution)
-    served = {p for route in routes for p in route[1:-1]}
-    reasons = dict(ruled_out)
-    n_mandatory_dropped = 0
-    for p in kept:
-        if p in served:
-            continue
-        penalty = problem.penalty[p]
-        if penalty is None:
-            n_mandatory_dropped += 1
-            reasons[p] = REASON_NO_FIT
-        else:
-            reasons[p] = f"optional: serving it would cost more than its penalty ({unscale_cost(penalty):g})"
-    objective = int(solution.ObjectiveValue()) - model.big * n_mandatory_dropped
-    wall = time.perf_counter() - t0
+    kept = tuple(p for p in problem.points if p not in ruled_out)
+    configs = params.portfolio(problem)
+    deadline = t0 + params.time_limit_s
+    jobs = [_Job(problem, c, kept, ruled_out, warm_start, deadline, t0) for c in configs]
+    if len(jobs) == 1 or not kept:
+        result = _run(jobs[0], _throttled(progress))
+    else:
+        result = _run_parallel(jobs, progress)
     logger.info(
-        "solved %d points with %d vehicles in %.2f s: status %s, objective %.3f, %d unserved",
+        "solved %d points with %d vehicles in %.2f s (%s start): status %s, objective %.3f, %d unserved",
         len(problem.points),
         len(problem.vehicles),
-        wall,
-        status,
-        unscale_cost(objective),
-        len(reasons),
+        time.time() - t0,
+        result.first_solution,
+        result.status,
+        unscale_cost(result.objective),
+        len(result.dropped),
     )
-    return RawAssignment(
-        routes=tuple(routes),
-        times_s=tuple(times),
-        objective=objective,
-        status=status,
-        dropped=tuple(sorted(reasons)),
-        reasons=reasons,
-        wall_time_s=wall,
-    )
+    return replace(result, wall_time_s=time.time() - t0)
+
+
+def _throttled(progress: Callable[[float, float], None] | None) -> _Report | None:
+    """A search report calling ``progress(elapsed_s, objective)`` (searches report improvements only)."""
+    if progress is None:
+        return None
+
+    def report(elapsed_s: float, dropped: int, cost: float) -> None:
+        progress(elapsed_s, cost)
+
+    return report

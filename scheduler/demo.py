@@ -99,7 +99,14 @@ def run_demo(
         detours=[detour] if detour is not None else [],
     )
     step(STEPS[4])
-    alerts = tuple(police_tracks(planned.plan, simulated.tracks))
+    alerts = tuple(
+        police_tracks(
+            planned.plan,
+            simulated.tracks,
+            day_start_utc=day_start_utc(day, district.timezone),
+            vehicle_limits_mps={v.id: v.max_speed_mps for v in district.vehicles},
+        )
+    )
     step(STEPS[5])
     store.save_district(district)
     plan_id = store.save_plan(planned.plan)

@@ -1,24 +1,28 @@
 """The day's pipeline as plain functions: plan on the road network, police tracks, store.
 
+:func:`police_tracks` runs the full checker of :mod:`telematics.checks` on each
+vehicle's day (detours, stops, speeding, GPS gaps, sweeping coverage).
+
 No APScheduler here: the nightly job, the CLI and the API call these same functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
 import numpy as np
 
-from core.domain import Alert, District, Plan
+from core.domain import Alert, District, Plan, Route
 from core.roads import RoadNetwork
 from routing.model import RoutingProblem, build_problem, locations
 from routing.plan import PlanKpis, plan_kpis, to_plan
 from routing.solve import RawAssignment, SolveParams, solve
 from routing.verify import verify_plan
-from telematics.corridor import RouteCorridor, check_detours
+from telematics.checks import CheckRules, DayResult, VehicleChecker, check_track
+from telematics.limits import RoadLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,30 +125,104 @@ def plan_day(
     return PlannedDay(plan, problem, assignment, m, tuple(violations), plan_kpis(plan, district))
 
 
-def police_tracks(plan: Plan, tracks: Mapping[str, Track], rules: DetourRules | None = None) -> list[Alert]:
-    """Check each vehicle's track against its planned route; detour alerts, by vehicle.
+def check_rules(rules: DetourRules | CheckRules | None) -> CheckRules:
+    """Full checker rules; :class:`DetourRules` set the detour thresholds of the defaults."""
+    if rules is None:
+        return CheckRules()
+    if isinstance(rules, CheckRules):
+        return rules
+    return replace(
+        CheckRules(),
+        enter_m=rules.enter_m,
+        exit_m=rules.exit_m,
+        min_fixes=rules.min_fixes,
+        min_duration_s=rules.min_duration_s,
+        max_accuracy_m=rules.max_accuracy_m,
+    )
 
-    Tracks of vehicles without a route in ``plan`` are ignored here (the full
-    checker flags them as unplanned).
+
+def police_day(
+    plan: Plan,
+    tracks: Mapping[str, Track],
+    rules: DetourRules | CheckRules | None = None,
+    *,
+    day_start_utc: float | None = None,
+    road_limits: RoadLimits | None = None,
+    vehicle_limits_mps: Mapping[str, float] | None = None,
+    sweeps: Mapping[str, Sequence[Sequence[tuple[float, float]]]] | None = None,
+) -> dict[str, DayResult]:
+    """Run every check on each vehicle's whole day (batch); the result per vehicle id.
+
+    Parameters
+    ----------
+    plan
+        The day's plan: each route's vehicle is checked against it.
+    tracks
+        Fixes per vehicle id (any object with ``ts_utc``, ``lat``, ``lon`` and
+        optionally ``speed_mps``, ``accuracy_m``, ``bin_lifts``, ``brooms_down``).
+    rules
+        Thresholds; :class:`DetourRules` only set the detour ones.
+    day_start_utc
+        UNIX time of local midnight of the plan's day: turns plan times into UTC
+        for the stop checks (served, late, missed). Without it stops are not checked.
+    road_limits
+        Road speed limits; without them the vehicle's own limit applies.
+    vehicle_limits_mps
+        Each vehicle's own speed limit (default ``rules.default_limit_mps``).
+    sweeps
+        Directed ``(lat, lon)`` paths to sweep per vehicle (coverage check);
+        sweepers need no route in ``plan``.
+
+    Tracks of vehicles with neither a route nor a sweep are ignored here.
     """
-    rules = rules or DetourRules()
-    alerts: list[Alert] = []
-    for route in plan.routes:
-        track = tracks.get(route.vehicle_id)
+    full = check_rules(rules)
+    limits = vehicle_limits_mps or {}
+    out: dict[str, DayResult] = {}
+    routes = {r.vehicle_id: r for r in plan.routes}
+    for vid in [*routes, *(v for v in (sweeps or {}) if v not in routes)]:
+        track = tracks.get(vid)
         if track is None or len(track.ts_utc) == 0:
             continue
-        corridor = RouteCorridor.from_route(route)
-        alerts += check_detours(
-            corridor,
-            track.ts_utc,
-            track.lat,
-            track.lon,
-            track.accuracy_m,
-            vehicle_id=route.vehicle_id,
-            enter_m=rules.enter_m,
-            exit_m=rules.exit_m,
-            min_fixes=rules.min_fixes,
-            min_duration_s=rules.min_duration_s,
-            max_accuracy_m=rules.max_accuracy_m,
+        route = routes.get(vid, Route(vid, ()))
+        checker = VehicleChecker.for_route(
+            route,
+            day_start_utc=day_start_utc,
+            rules=full,
+            road_limits=road_limits,
+            vehicle_limit_mps=limits.get(vid),
+            sweep_paths=(sweeps or {}).get(vid),
         )
+        out[vid] = check_track(checker, track)
+    return out
+
+
+def police_tracks(
+    plan: Plan,
+    tracks: Mapping[str, Track],
+    rules: DetourRules | CheckRules | None = None,
+    *,
+    day_start_utc: float | None = None,
+    road_limits: RoadLimits | None = None,
+    vehicle_limits_mps: Mapping[str, float] | None = None,
+    sweeps: Mapping[str, Sequence[Sequence[tuple[float, float]]]] | None = None,
+) -> list[Alert]:
+    """Check each vehicle's track against its planned route; every alert, by vehicle then time.
+
+    Detours, speeding, GPS gaps and GPS jumps always; served, late and missed
+    stops when ``day_start_utc`` is given; sweeping coverage for ``sweeps``
+    (see :func:`police_day`). Tracks of vehicles without a route in ``plan``
+    are ignored here.
+    """
+    days = police_day(
+        plan,
+        tracks,
+        rules,
+        day_start_utc=day_start_utc,
+        road_limits=road_limits,
+        vehicle_limits_mps=vehicle_limits_mps,
+        sweeps=sweeps,
+    )
+    alerts: list[Alert] = []
+    for result in days.values():
+        alerts += sorted(result.alerts, key=lambda a: (a.start_utc, a.type.value))
     return alerts

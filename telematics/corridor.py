@@ -1,10 +1,13 @@
 """Route corridors and the detour check: the public face of the corridor kernels.
 
 A :class:`RouteCorridor` is one vehicle's planned road geometry, projected to
-metres around a fixed origin and indexed by a uniform grid
-(:func:`telematics.kernels.build_segment_grid`). :func:`check_detours` measures
-how far each GPS fix lies from it and turns off-route episodes into
-:class:`core.domain.Alert` objects of type ``DETOUR``.
+metres around a fixed origin and indexed twice: by a uniform grid with an exact
+ring search (:func:`telematics.kernels.build_segment_grid`, any distance) and by
+a one-cell reach grid (:func:`telematics.kernels.build_reach_grid`, the hot path:
+exact up to ``reach_m``, which is all the detour hysteresis needs). Segments
+driven twice (out and back along the same street) are indexed once.
+:func:`check_detours` measures how far each GPS fix lies from it and turns
+off-route episodes into :class:`core.domain.Alert` objects of type ``DETOUR``.
 
 Typical use::
 
@@ -18,10 +21,11 @@ the settings in, this module never reads them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +34,9 @@ from core.domain import Alert, AlertType, Route
 from core.errors import ValidationError
 from telematics import kernels
 from telematics._validate import check_lat_lon_pairs, check_number, check_track
+
+if TYPE_CHECKING:
+    from telematics.limits import RoadLimits
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -42,6 +49,31 @@ MAX_GRID_CELLS = 4_000_000
 
 DEFAULT_MAX_SEARCH_M = 5_000.0
 """Distances to the route beyond this are reported as this value (m)."""
+
+DEFAULT_REACH_M = 100.0
+"""The fast corridor distance is exact up to this (m) and capped there; it must exceed ``enter_m``."""
+
+DEFAULT_REACH_CELL_M = 25.0
+"""Cell side of the reach grid (m): small cells mean short cell lists."""
+
+
+def duplicate_free(ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray) -> npt.NDArray[np.bool_]:
+    """``keep[s]`` is False for a segment equal to a lower-id one, in either direction.
+
+    A route that drives a street out and back lists its segments twice; the
+    distance to the route is the same without the repeats.
+    """
+    keep = np.ones(ax.shape[0], dtype=np.bool_)
+    seen: set[tuple[float, float, float, float]] = set()
+    for s, (a1, a2, b1, b2) in enumerate(
+        zip(ax.tolist(), ay.tolist(), bx.tolist(), by.tolist(), strict=True)
+    ):
+        key = (a1, a2, b1, b2) if (a1, a2) <= (b1, b2) else (b1, b2, a1, a2)
+        if key in seen:
+            keep[s] = False
+        else:
+            seen.add(key)
+    return keep
 
 
 def leg_path(
@@ -84,7 +116,10 @@ class RouteCorridor:
     Build it with :meth:`from_coords` or :meth:`from_route`; the fields are the
     kernel arguments. ``x, y`` are metres east/north of ``(lat0, lon0)``
     (:func:`telematics.kernels.project_equirectangular`). Segment ``s`` runs
-    from vertex ``s`` to vertex ``s + 1``.
+    from vertex ``s`` to vertex ``s + 1``; ``cum_m[k]`` is the distance along the
+    route to vertex ``k``; ``seg_limit_mps[s]`` is the speed limit on segment
+    ``s`` (NaN: unknown; see :meth:`with_limits`). The ``reach_*`` fields are
+    the one-cell reach grid.
     """
 
     lat0: float
@@ -98,6 +133,16 @@ class RouteCorridor:
     ny: int
     cell_start: IntArray
     cell_segs: IntArray
+    reach_m: float
+    reach_cell_m: float
+    reach_x0: float
+    reach_y0: float
+    reach_nx: int
+    reach_ny: int
+    reach_start: IntArray
+    reach_pack: FloatArray
+    cum_m: FloatArray
+    seg_limit_mps: FloatArray
 
     @classmethod
     def from_coords(
@@ -107,6 +152,8 @@ class RouteCorridor:
         lon0: float | None = None,
         *,
         cell_m: float = DEFAULT_CELL_M,
+        reach_m: float = DEFAULT_REACH_M,
+        reach_cell_m: float = DEFAULT_REACH_CELL_M,
     ) -> RouteCorridor:
         """Build the corridor of a polyline given as ``(lat, lon)`` pairs in degrees.
 
@@ -117,6 +164,8 @@ class RouteCorridor:
             corridors and tracks share a plane. Default: the first point.
         cell_m : grid cell side (m); raised automatically so the grid has at most
             ``MAX_GRID_CELLS`` cells.
+        reach_m : the fast distance (:meth:`fast_nearest_xy`) is exact up to this (m).
+        reach_cell_m : cell side of the reach grid (m), raised like ``cell_m``.
 
         Raises
         ------
@@ -131,13 +180,25 @@ class RouteCorridor:
         if abs(lon0) > 180:
             raise ValidationError(record, "lon0", f"must lie within [-180, 180], got {lon0!r}")
         cell = check_number(record, "cell_m", cell_m, minimum=0.0, exclusive=True)
+        reach = check_number(record, "reach_m", reach_m, minimum=0.0, exclusive=True)
+        rcell = check_number(record, "reach_cell_m", reach_cell_m, minimum=0.0, exclusive=True)
         x, y = kernels.project_equirectangular(
             np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1]), lat0, lon0
         )
         area = max(float(np.ptp(x)), cell) * max(float(np.ptp(y)), cell)
         cell = max(cell, math.sqrt(area / MAX_GRID_CELLS))
         x0, y0, nx, ny, cell_start, cell_segs = kernels.build_segment_grid(x[:-1], y[:-1], x[1:], y[1:], cell)
-        return cls(lat0, lon0, x, y, cell, float(x0), float(y0), int(nx), int(ny), cell_start, cell_segs)
+        ax, ay, bx, by = x[:-1], y[:-1], x[1:], y[1:]
+        reach_area = (float(np.ptp(x)) + 2 * reach + rcell) * (float(np.ptp(y)) + 2 * reach + rcell)
+        rcell = max(rcell, math.sqrt(reach_area / MAX_GRID_CELLS))
+        keep = duplicate_free(ax, ay, bx, by)
+        rx0, ry0, rnx, rny, rstart, rpack = kernels.build_reach_grid(ax, ay, bx, by, keep, rcell, reach)
+        cum = np.concatenate(([0.0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))))
+        return cls(
+            lat0, lon0, x, y, cell, float(x0), float(y0), int(nx), int(ny), cell_start, cell_segs,
+            reach, rcell, float(rx0), float(ry0), int(rnx), int(rny), rstart, rpack, cum,
+            np.full(x.shape[0] - 1, np.nan),
+        )  # fmt: skip
 
     @classmethod
     def from_route(
@@ -147,6 +208,7 @@ class RouteCorridor:
         lon0: float | None = None,
         *,
         cell_m: float = DEFAULT_CELL_M,
+        reach_m: float = DEFAULT_REACH_M,
     ) -> RouteCorridor:
         """Build the corridor of a planned route's road path (:func:`route_coords`).
 
@@ -158,7 +220,40 @@ class RouteCorridor:
         if len(coords) < 2:
             msg = f"route of '{route.vehicle_id}' needs at least two distinct points to form a corridor"
             raise ValidationError("RouteCorridor.from_route", "route", msg)
-        return cls.from_coords(coords, lat0, lon0, cell_m=cell_m)
+        return cls.from_coords(coords, lat0, lon0, cell_m=cell_m, reach_m=reach_m)
+
+    def with_limits(self, limits: RoadLimits) -> RouteCorridor:
+        """A copy whose segments carry the speed limit found at their midpoints (NaN where none)."""
+        mx = (self.x[:-1] + self.x[1:]) / 2
+        my = (self.y[:-1] + self.y[1:]) / 2
+        lat, lon = kernels.unproject_equirectangular(mx, my, self.lat0, self.lon0)
+        return dataclasses.replace(self, seg_limit_mps=limits.limits_at(lat, lon))
+
+    def fast_nearest_xy(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, IntArray, FloatArray]:
+        """Distance (m, capped at ``reach_m``), nearest segment (-1 beyond) and t, from one grid cell."""
+        dist, seg, t = kernels.corridor_nearest(
+            np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
+            self.reach_x0, self.reach_y0, self.reach_cell_m, self.reach_nx, self.reach_ny,
+            self.reach_start, self.reach_pack, self.reach_m,
+        )  # fmt: skip
+        return dist, seg, t
+
+    def fast_distance_xy(self, x: FloatArray, y: FloatArray) -> FloatArray:
+        """Distance (m) from projected points to the route, capped at ``reach_m``, in parallel."""
+        dist: FloatArray = kernels.corridor_distance(
+            np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
+            self.reach_x0, self.reach_y0, self.reach_cell_m, self.reach_nx, self.reach_ny,
+            self.reach_start, self.reach_pack, self.reach_m,
+        )  # fmt: skip
+        return dist
+
+    def chainage_m(self, seg: IntArray, t: FloatArray) -> FloatArray:
+        """Distance along the route (m) of positions given as segment id and t (NaN for seg -1)."""
+        seg = np.asarray(seg, dtype=np.int64)
+        ok = seg >= 0
+        s = np.where(ok, seg, 0)
+        out = self.cum_m[s] + np.asarray(t) * (self.cum_m[s + 1] - self.cum_m[s])
+        return np.where(ok, out, np.nan)
 
     @property
     def n_segments(self) -> int:
@@ -247,6 +342,9 @@ def check_detours(
 ) -> list[Alert]:
     """Detours of one vehicle from its planned route, as ``DETOUR`` alerts.
 
+    The detour check of :class:`telematics.checks.VehicleChecker` alone (no GPS
+    jump filter: every fix is trusted but for its accuracy).
+
     Each fix's distance to ``corridor`` is measured. Fixes with
     ``accuracy_m > max_accuracy_m`` are skipped: they neither start nor end a
     detour. Fixes within ``ignore_end_m`` of the route's first or last point
@@ -275,7 +373,9 @@ def check_detours(
     list of Alert, in time order. ``start_utc``/``end_utc`` are the first and last
     off-route fix; ``lat``/``lon`` the farthest fix. ``measured`` holds
     ``max_distance_m``, ``duration_s``, ``off_route_m`` (track length between the
-    first and last off-route fix, through the valid fixes) and ``fixes``.
+    first and last off-route fix, through the valid fixes), ``fixes`` and, when
+    the vehicle was seen on route before and after, ``extra_m`` (distance driven
+    from the last on-route fix to the next beyond the plan's distance between them).
     ``evidence`` is a GeoJSON FeatureCollection with one LineString Feature
     (``[lon, lat]`` positions of the valid off-route fixes; a Point when there is
     only one) whose properties repeat the measures and list ``ts_utc`` and
@@ -304,68 +404,28 @@ def check_detours(
     if t.shape[0] == 0:
         return []
 
-    x, y = corridor.project(la, lo)
-    dist = corridor.distance_xy(x, y, max_search_m=search_m)
-    in_yard = np.zeros(t.shape[0], dtype=np.bool_)
-    for k in (0, -1):
-        in_yard |= np.hypot(x - corridor.x[k], y - corridor.y[k]) <= yard_m
-    dist_eff = np.where(in_yard, 0.0, dist)
-    valid = np.ones(t.shape[0], dtype=np.bool_) if acc is None else acc <= acc_max
-    starts, ends = kernels.detour_episodes(t, dist_eff, valid, enter, exit_, fixes_min, duration_min)
+    from telematics.checks import CheckRules, VehicleChecker  # the checker builds on this module
 
-    alerts: list[Alert] = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        idx = s + np.flatnonzero(valid[s : e + 1])
-        far = int(idx[np.argmax(dist[idx])])
-        xs = np.ascontiguousarray(x[idx])
-        ys = np.ascontiguousarray(y[idx])
-        measured = {
-            "max_distance_m": float(dist[far]),
-            "duration_s": float(t[e] - t[s]),
-            "off_route_m": float(kernels.path_length_m(xs, ys, 0, idx.shape[0] - 1)),
-            "fixes": float(idx.shape[0]),
-        }
-        alerts.append(
-            Alert(
-                type=AlertType.DETOUR,
-                vehicle_id=vehicle_id,
-                start_utc=float(t[s]),
-                end_utc=float(t[e]),
-                lat=float(la[far]),
-                lon=float(lo[far]),
-                measured=measured,
-                evidence=_track_evidence(vehicle_id, t, la, lo, dist, idx, measured),
-            )
-        )
-    return alerts
-
-
-def _track_evidence(
-    vehicle_id: str,
-    t: FloatArray,
-    lat: FloatArray,
-    lon: FloatArray,
-    dist: FloatArray,
-    idx: IntArray,
-    measured: dict[str, float],
-) -> dict[str, Any]:
-    """GeoJSON FeatureCollection of the track piece ``idx`` (positions in [lon, lat] order)."""
-    positions = [[round(float(lon[i]), 7), round(float(lat[i]), 7)] for i in idx]
-    geometry: dict[str, Any] = (
-        {"type": "LineString", "coordinates": positions}
-        if len(positions) >= 2
-        else {"type": "Point", "coordinates": positions[0]}
+    rules = CheckRules(
+        enter_m=enter,
+        exit_m=exit_,
+        min_fixes=fixes_min,
+        min_duration_s=duration_min,
+        max_accuracy_m=acc_max,
+        yard_m=yard_m,
+        max_search_m=search_m,
+        rejoin_s=0.0,
+        jump_max_speed_mps=math.inf,
+        checks=frozenset({AlertType.DETOUR}),
     )
-    properties: dict[str, Any] = {
-        "vehicle_id": vehicle_id,
-        "alert_type": AlertType.DETOUR.value,
-        "start_utc": float(t[idx[0]]),
-        "end_utc": float(t[idx[-1]]),
-        **measured,
-        "ts_utc": [float(t[i]) for i in idx],
-        "distance_m": [round(float(dist[i]), 2) for i in idx],
-    }
-    return {
-        "type": "FeatureCollection",
-        "features": [{"type": "Feature", "geometry": geometry, "properties": properties}],
-    }
+    ends_lat, ends_lon = kernels.unproject_equirectangular(
+        corridor.x[[0, -1]].copy(), corridor.y[[0, -1]].copy(), corridor.lat0, corridor.lon0
+    )
+    checker = VehicleChecker(
+        vehicle_id,
+        rules=rules,
+        corridor=corridor,
+        yards=list(zip(ends_lat.tolist(), ends_lon.tolist(), strict=True)),
+    )
+    alerts = checker.push(t, la, lo, accuracy_m=acc)
+    return alerts + checker.close()

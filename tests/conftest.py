@@ -49,7 +49,7 @@ def demo_run(
             store=store,
             output_dir=tmp_path_factory.mktemp("out"),
             day=date(2026, 12, 1),
-            params=SolveParams(time_limit_s=30.0, solution_limit=400),
+            params=SolveParams(time_limit_s=60.0, solution_limit=40, workers=1),
             seed=3,
             n_points=60,
         )

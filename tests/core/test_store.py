@@ -265,7 +265,7 @@ def test_migrations_twice_are_a_no_op(url: str) -> None:
         s.migrate()
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         with s.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0002"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0003"
         assert s.get_plan(plan_id) == make_plan()
         assert s.count_positions() == 3
         assert {"plans", "positions", "alerts", "districts", "alembic_version"} <= set(
@@ -337,3 +337,59 @@ def test_store_upgrade_via_command_api(url: str) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
         assert s.count_positions() == 0
+
+
+# ------------------------------------------------------------------------- position sensors (migration 0003)
+
+
+def test_positions_keep_their_sensors_and_source(store: Store) -> None:
+    """Sensor values (load, tipping, lifts, brooms, cover, ignition, altitude) round-trip; None stays None."""
+    full = Position(
+        "truck-1", 1_714_550_400.0, 37.8, -122.3, speed_mps=3.0, heading_deg=12.0, accuracy_m=5.0,
+        altitude_m=14.5, ignition=True, load_kg=2_345.0, body_tipping=False, bin_lifts=41, brooms_down=None,
+        cover_closed=True,
+    )  # fmt: skip
+    bare = Position("truck-1", 1_714_550_405.0, 37.8, -122.3)
+    assert store.add_positions([full, bare], source="osmand") == 2
+    assert store.positions("truck-1") == [full, bare]
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT DISTINCT source FROM positions")).scalars().all() == ["osmand"]
+
+
+def test_outlier_flags_are_set_for_a_range_and_reset_elsewhere(store: Store) -> None:
+    """set_outliers marks the listed fixes, clears earlier marks in the range, leaves raw values alone."""
+    fixes = _fixes("truck-1", 10)
+    store.add_positions(fixes)
+    t = [p.ts_utc for p in fixes]
+    store.set_outliers("truck-1", t[0], t[-1], [t[2], t[5]])
+    assert [flag for _, flag in store.positions_with_flags("truck-1")] == [i in (2, 5) for i in range(10)]
+    store.set_outliers("truck-1", t[0], t[4], [t[3]])
+    assert [flag for _, flag in store.positions_with_flags("truck-1")] == [i in (3, 5) for i in range(10)]
+    assert store.positions("truck-1") == fixes
+
+
+def test_device_districts_lists_the_vehicles_of_stored_districts(store: Store) -> None:
+    """Every vehicle id of every stored district maps to its district's name."""
+    assert store.device_districts() == {}
+    district = make_district()
+    store.save_district(district)
+    assert store.device_districts() == {v.id: district.name for v in district.vehicles}
+
+
+def test_migration_0003_downgrades_to_0002_and_back(url: str) -> None:
+    """Downgrading 0003 drops only the sensor columns; upgrading restores them with positions intact."""
+    with Store.open(url) as s:
+        s.add_positions(_fixes("truck-1", 3))
+        cfg = alembic_config(url)
+        with s.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        cols = {c["name"] for c in inspect(s.engine).get_columns("positions")}
+        assert "bin_lifts" not in cols
+        assert "outlier" not in cols
+        assert "lat" in cols
+        s.migrate()
+        assert len(s.positions("truck-1")) == 3
+        assert {"bin_lifts", "outlier", "source"} <= {
+            c["name"] for c in inspect(s.engine).get_columns("positions")
+        }

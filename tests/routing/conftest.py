@@ -29,16 +29,18 @@ def tiny_city() -> District:
         y=0   D   .   .   F
 
     - Depot ``D`` at (0, 0); facility ``F`` (transfer station, residual) at
-      (3, 0), not visited by the minimal plan.
+      (3, 0), open all day, 900 s to unload, one tipping bay.
     - Points ``p1`` (0,1), ``p2`` (0,2), ``p3`` (1,2), ``p4`` (2,2), ``p5`` (2,1):
       residual, 100 kg, 500 l, 60 s service, mandatory, no windows.
     - ``truck-1``: residual + recyclables, 1000 kg, 8000 l, fixed cost 100.
     - ``truck-2`` (licensed): residual + hazardous, 1000 kg, 8000 l, fixed cost 150.
-    - Both: 1 per km + 36 per hour = 2.0 per km of driving; shift 06:00-15:00.
+    - Both: 1 per km + 36 per hour = 2.0 per km of driving; shift 06:00-15:00;
+      lunch break of 60 min starting 11:00-12:00 (routes here end long before).
 
-    Optimum: ``truck-1`` alone drives D-p1-p2-p3-p4-p5-D (or the reverse), 8 km
-    (the bounding box perimeter, a lower bound), cost 100 + 8 * 2 = 116, back
-    at 06:00 + 800 s driving + 5 * 60 s service = 06:18:20.
+    Every route ends with an unload at ``F`` before the depot. Optimum:
+    ``truck-1`` alone drives D-p1-p2-p3-p4-p5-F-D, 10 km (5 km to p5, 2 km to
+    F, 3 km home), cost 100 + 10 * 2 = 120: 1000 s driving, 5 * 60 s service,
+    at F 06:16:40, unloading until 06:31:40, back at 06:36:40.
     """
     trucks = {
         "kind": VehicleKind.COLLECTION_TRUCK,

@@ -1,4 +1,4 @@
-"""Test helpers: toy road matrices on a grid, a straight-line leg, fast solver settings.
+"""Test helpers: toy road matrices on a grid, a straight-line leg, fast solver settings, plan checks.
 
 Positions are on a grid of 1 km units: grid ``(x, y)`` sits at
 ``lat = 52 + y / 100``, ``lon = 13 + x / 100``. The "roads" are a toy metric
@@ -15,8 +15,8 @@ from datetime import date
 
 import numpy as np
 
-from core.domain import CollectionPoint, District, Plan
-from routing.model import RoutingProblem, build_problem
+from core.domain import CollectionPoint, District, Plan, StopKind
+from routing.model import RoutingProblem, WarmStart, build_problem
 from routing.plan import LegFn, to_plan
 from routing.solve import RawAssignment, SolveParams, solve
 
@@ -28,8 +28,8 @@ SPEED_MPS = 10.0
 
 DAY = date(2026, 3, 2)
 
-FAST = SolveParams(time_limit_s=5.0, solution_limit=200)
-"""Stops on the solution limit long before the time limit: deterministic and fast."""
+FAST = SolveParams(time_limit_s=5.0, solution_limit=200, workers=1)
+"""Stops on the solution limit long before the time limit, in this process: deterministic and fast."""
 
 
 def at(x: float, y: float) -> tuple[float, float]:
@@ -95,11 +95,17 @@ class Solved:
     m: Matrices
 
 
-def plan_for(district: District, params: SolveParams = FAST, metric: str = "manhattan") -> Solved:
+def plan_for(
+    district: District,
+    params: SolveParams = FAST,
+    metric: str = "manhattan",
+    *,
+    warm_start: WarmStart | None = None,
+) -> Solved:
     """Build, solve and turn into a plan."""
     m = matrices(district, metric)
     problem = build_problem(district, m.time_s, m.dist_m)
-    assignment = solve(problem, params)
+    assignment = solve(problem, params, warm_start=warm_start)
     plan = to_plan(district, DAY, problem, assignment, straight_leg(m))
     return Solved(problem, assignment, plan, m)
 
@@ -112,3 +118,101 @@ def with_points(district: District, *points: CollectionPoint) -> District:
 def served_by(plan: Plan) -> dict[str, str]:
     """Map of point id -> vehicle id over the plan's collection stops."""
     return {s.ref_id: r.vehicle_id for r in plan.routes for s in r.collections}
+
+
+def stop_ids(plan: Plan, vehicle_id: str) -> list[str]:
+    """The ref ids of one vehicle's stops, depots and unloads included."""
+    route = next(r for r in plan.routes if r.vehicle_id == vehicle_id)
+    return [s.ref_id for s in route.stops]
+
+
+def plan_problems(plan: Plan, district: District, m: Matrices) -> list[str]:
+    """A small, solver-independent check of the plan semantics the routing core promises.
+
+    Recomputed from the district and the toy matrices: leg times (a break adds
+    its duration to the gap it is in), service and unload durations, windows
+    and facility opening, trip capacity per dimension with resets at unloads,
+    loads stated after each stop, the unload rule (the facility accepts every
+    stream on board), routes ending empty, day limits, tipping bays and daily
+    tonnage. Returns human-readable problems (empty = sound).
+    """
+    out: list[str] = []
+    points = {p.id: p for p in district.points}
+    facilities = {f.id: f for f in district.facilities}
+    vehicles = {v.id: v for v in district.vehicles}
+    busy: dict[str, list[tuple[int, int]]] = {}
+    tons: dict[str, float] = {}
+    for route in plan.routes:
+        v = vehicles[route.vehicle_id]
+        stops = route.stops
+        gaps = {b.after_stop: b for b in route.breaks}
+        kg = litres = day_kg = day_l = 0.0
+        n_stops = 0
+        on_board: set[str] = set()
+        for pos, stop in enumerate(stops):
+            name = f"{v.id} stop {pos} ({stop.ref_id})"
+            if pos > 0:
+                prev = stops[pos - 1]
+                travel = m.time_s[m.index_of[prev.ref_id], m.index_of[stop.ref_id]]
+                brk = gaps.get(pos - 1)
+                earliest = prev.departure_s + travel + (brk.duration_s if brk else 0)
+                if stop.arrival_s + 1e-6 < earliest:
+                    out.append(f"{name}: arrival {stop.arrival_s} before {earliest}")
+                if brk is not None:
+                    if not v.break_window.start_s <= brk.start_s <= v.break_window.end_s:
+                        out.append(f"{name}: break starts {brk.start_s} outside its window")
+                    if brk.start_s < prev.departure_s or brk.start_s + brk.duration_s > stop.start_s:
+                        out.append(f"{name}: break overlaps a visit")
+            if not stop.arrival_s <= stop.start_s <= stop.departure_s:
+                out.append(f"{name}: times out of order")
+            if stop.kind == StopKind.COLLECTION:
+                p = points[stop.ref_id]
+                if p.stream not in v.streams:
+                    out.append(f"{name}: stream {p.stream} not served by the vehicle")
+                if p.time_windows and not any(w.contains(stop.start_s) for w in p.time_windows):
+                    out.append(f"{name}: starts outside its windows")
+                if stop.departure_s != stop.start_s + p.service_s:
+                    out.append(f"{name}: departure is not start + service")
+                kg, litres = kg + p.expected_kg, litres + p.expected_l
+                day_kg, day_l, n_stops = day_kg + p.expected_kg, day_l + p.expected_l, n_stops + 1
+                on_board.add(p.stream)
+                if kg > v.capacity_kg + 1e-6 or litres > v.capacity_l + 1e-6:
+                    out.append(f"{name}: load {kg:g} kg / {litres:g} l above capacity")
+            elif stop.kind == StopKind.UNLOAD:
+                f = facilities[stop.ref_id]
+                if not on_board <= f.accepted_streams:
+                    out.append(f"{name}: facility does not accept {sorted(on_board - f.accepted_streams)}")
+                if not f.opening.contains(stop.start_s) or stop.window != f.opening:
+                    out.append(f"{name}: unload outside the opening")
+                if stop.departure_s != stop.start_s + f.unload_s:
+                    out.append(f"{name}: departure is not start + unload_s")
+                busy.setdefault(f.id, []).append((stop.start_s, stop.departure_s))
+                tons[f.id] = tons.get(f.id, 0.0) + kg
+                kg = litres = 0.0
+                on_board = set()
+            if abs(stop.load_kg - kg) > 1e-6 or abs(stop.load_l - litres) > 1e-6:
+                out.append(f"{name}: states load {stop.load_kg:g} kg, recomputed {kg:g} kg")
+        if district.facilities and (kg > 1e-6 or litres > 1e-6):
+            out.append(f"{v.id}: returns to the depot loaded")
+        if v.max_route_kg is not None and day_kg > v.max_route_kg + 1e-6:
+            out.append(f"{v.id}: collects {day_kg:g} kg, above its day limit")
+        if v.max_route_l is not None and day_l > v.max_route_l + 1e-6:
+            out.append(f"{v.id}: collects {day_l:g} l, above its day limit")
+        if v.max_stops is not None and n_stops > v.max_stops:
+            out.append(f"{v.id}: {n_stops} stops, above its limit")
+        if stops[0].departure_s < v.shift.start_s or stops[-1].arrival_s > v.shift.end_s:
+            out.append(f"{v.id}: outside its shift")
+        needs_break = v.break_duration_s > 0 and (
+            stops[0].departure_s < v.break_window.start_s + v.break_duration_s
+            and stops[-1].arrival_s > v.break_window.end_s
+        )
+        if needs_break and not route.breaks:
+            out.append(f"{v.id}: spans the break window without a break")
+    for fid, intervals in busy.items():
+        bays = facilities[fid].tipping_bays
+        for s, _ in intervals:
+            if sum(1 for a, b in intervals if a <= s < b) > bays:
+                out.append(f"{fid}: more than {bays} trucks unloading at {s}")
+        if tons[fid] > facilities[fid].daily_capacity_kg + 1e-6:
+            out.append(f"{fid}: {tons[fid]:g} kg unloaded, above its daily capacity")
+    return out

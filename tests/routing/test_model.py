@@ -7,16 +7,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.domain import CollectionPoint, Stream, TimeWindow
+from core.domain import CollectionPoint, Facility, FacilityKind, Stream, TimeWindow
 from core.errors import ValidationError
 from routing.model import (
     COST_SCALE,
     UNREACHABLE_S,
+    FacilitySpec,
     LocationKind,
+    ObjectiveWeights,
     RoutingProblem,
+    WarmStart,
     arc_cost_matrix,
     build_problem,
     diagnose,
+    duration_cost_per_s,
     locations,
     mandatory_penalty,
 )
@@ -219,7 +223,7 @@ def test_diagnose_unreachable_window(tiny_city):
 
 
 def test_diagnose_cannot_return_by_shift_end(tiny_city):
-    """Serving at 14:59:30 + 60 s + 100 s back ends after the 15:00 shift end."""
+    """Serving at 14:59:30 + 60 s, 200 s to F, 900 s unloading, 300 s back ends after the 15:00 shift end."""
     late = CollectionPoint(
         "late",
         *at(1, 0),
@@ -230,16 +234,16 @@ def test_diagnose_cannot_return_by_shift_end(tiny_city):
     )
     [u] = diagnose(_problem(with_points(tiny_city, late)))
     assert u.reason.startswith("cannot return by shift end")
-    assert "back at 15:02:10" in u.reason
+    assert "and unloading at 'F' is back at 15:23:50" in u.reason
 
 
 def test_diagnose_route_duration_limit(tiny_city):
-    """A point 10 km out needs 2060 s alone; a 30 min route limit rules it out."""
-    city = replace(tiny_city, vehicles=tuple(replace(v, max_duration_s=1800) for v in tiny_city.vehicles))
+    """A point 10 km out needs 1000 + 60 + 700 + 900 + 300 = 2960 s with its unload; 40 min rule it out."""
+    city = replace(tiny_city, vehicles=tuple(replace(v, max_duration_s=2400) for v in tiny_city.vehicles))
     far = CollectionPoint("far", *at(10, 0), stream=Stream.RESIDUAL, expected_kg=1, expected_l=1)
     [u] = diagnose(_problem(with_points(city, far)))
     assert "route duration limit" in u.reason
-    assert "2060 s" in u.reason
+    assert "2960 s" in u.reason
 
 
 def test_diagnose_window_reachable_by_waiting(tiny_city):
@@ -252,5 +256,159 @@ def test_diagnose_window_reachable_by_waiting(tiny_city):
         expected_l=1,
         time_windows=(TimeWindow(hm(12), hm(12, 5)),),
     )
-    city = replace(tiny_city, vehicles=tuple(replace(v, max_duration_s=900) for v in tiny_city.vehicles))
+    city = replace(tiny_city, vehicles=tuple(replace(v, max_duration_s=2000) for v in tiny_city.vehicles))
     assert diagnose(_problem(with_points(city, noon))) == []
+
+
+# --------------------------------------------------------------------------- unloading
+
+
+def _kitchen(pid: str = "k1", x: float = 1, y: float = 1) -> CollectionPoint:
+    return CollectionPoint(pid, *at(x, y), stream=Stream.KITCHEN, expected_kg=50, expected_l=100)
+
+
+def test_problem_unloads_when_the_district_has_facilities(tiny_city):
+    """unload defaults to 'the district has facilities'; sites mirror the facilities; it can be forced off."""
+    p = _problem(tiny_city)
+    assert p.unload is True
+    assert p.sites == (FacilitySpec(loc=1, accepted_streams=frozenset({Stream.RESIDUAL}), bays=1),)
+    assert [v.unload_at for v in p.vehicles] == [(1,), (1,)]
+    assert p.allowed_vehicles[1] == (0, 1)
+    m = matrices(tiny_city)
+    off = build_problem(tiny_city, m.time_s, m.dist_m, unload=False)
+    assert off.unload is False
+    assert [v.unload_at for v in off.vehicles] == [(), ()]
+    no_facility = replace(tiny_city, facilities=())
+    assert _problem(no_facility).unload is False
+
+
+def test_unload_rule_every_stream_carried(tiny_city):
+    """A truck may unload only where every stream it carries (that occurs today) is accepted."""
+    with_kitchen = with_points(tiny_city, _kitchen())
+    city = replace(
+        with_kitchen,
+        vehicles=(
+            replace(tiny_city.vehicles[0], streams={Stream.RESIDUAL, Stream.KITCHEN}),
+            tiny_city.vehicles[1],
+        ),
+    )
+    p = _problem(city)
+    # truck-1 now carries residual + kitchen; F takes residual only
+    assert p.vehicles[0].unload_at == ()
+    assert p.vehicles[1].unload_at == (1,)
+    assert p.carried_streams(0) == {Stream.RESIDUAL, Stream.KITCHEN}
+    # on a day without kitchen points the same truck may use F again
+    assert _problem(replace(city, points=tiny_city.points)).vehicles[0].unload_at == (1,)
+
+
+def test_site_closed_during_the_shift_is_not_usable(tiny_city):
+    """A facility open only before the shift starts is not in any vehicle's unload sites."""
+    night = Facility(
+        "N",
+        "Night yard",
+        FacilityKind.TRANSFER_STATION,
+        *at(1, 0),
+        {Stream.RESIDUAL},
+        opening=TimeWindow(0, hm(5)),
+    )
+    p = _problem(replace(tiny_city, facilities=(*tiny_city.facilities, night)))
+    assert [v.unload_at for v in p.vehicles] == [(1,), (1,)]
+    assert p.allowed_vehicles[2] == ()
+
+
+def test_facility_capacity_fields_are_scaled(tiny_city):
+    """Tipping bays are kept, daily tonnage rounds down to whole kg, inf means unlimited (None)."""
+    big = replace(tiny_city.facilities[0], tipping_bays=3, daily_capacity_kg=1234.9)
+    p = _problem(replace(tiny_city, facilities=(big,)))
+    assert (p.sites[0].bays, p.sites[0].daily_capacity_kg) == (3, 1234)
+
+
+def test_vehicle_break_and_day_limits_are_scaled(tiny_city):
+    """Break window and duration, day limits and max stops reach the VehicleSpec as integers."""
+    v = replace(tiny_city.vehicles[0], max_route_kg=2500.7, max_route_l=9000.2, max_stops=40)
+    p = _problem(replace(tiny_city, vehicles=(v, tiny_city.vehicles[1])))
+    spec = p.vehicles[0]
+    assert (spec.break_start_min_s, spec.break_start_max_s, spec.break_s) == (hm(11), hm(12), 3600)
+    assert (spec.max_route_kg, spec.max_route_l, spec.max_stops) == (2500, 9000, 40)
+    assert p.vehicles[1].max_route_kg is None
+    no_break = _problem(
+        replace(tiny_city, vehicles=tuple(replace(x, break_duration_s=0) for x in tiny_city.vehicles))
+    )
+    assert no_break.vehicles[0].break_s == 0
+
+
+def test_routing_problem_rejects_bad_sites(tiny_city):
+    """sites must follow the facilities; unload_at must name facilities."""
+    p = _problem(tiny_city)
+    with pytest.raises(ValidationError, match="sites"):
+        replace(p, sites=(replace(p.sites[0], loc=0),))
+    with pytest.raises(ValidationError, match="sites"):
+        replace(p, sites=())
+    with pytest.raises(ValidationError, match="unload_at"):
+        replace(p, vehicles=(replace(p.vehicles[0], unload_at=(2,)), p.vehicles[1]))
+
+
+def test_diagnose_stream_without_facility(tiny_city):
+    """A kitchen point with a kitchen truck but no facility taking kitchen waste is ruled out, naming why."""
+    truck = replace(tiny_city.vehicles[1], id="kit", streams={Stream.KITCHEN})
+    city = replace(with_points(tiny_city, _kitchen()), vehicles=(*tiny_city.vehicles, truck))
+    [u] = diagnose(_problem(city))
+    assert u.point_id == "k1"
+    assert u.reason == "no facility accepts stream 'kitchen'"
+
+
+def test_diagnose_no_facility_takes_the_mixed_load(tiny_city):
+    """Kitchen accepted somewhere, but its only truck also carries residual: no site takes both."""
+    plant = Facility("K", "Kitchen plant", FacilityKind.KITCHEN_WASTE_PLANT, *at(0, 3), {Stream.KITCHEN})
+    truck = replace(tiny_city.vehicles[1], id="mix", streams={Stream.KITCHEN, Stream.RESIDUAL})
+    city = replace(
+        with_points(tiny_city, _kitchen()),
+        facilities=(*tiny_city.facilities, plant),
+        vehicles=(*tiny_city.vehicles, truck),
+    )
+    [u] = diagnose(_problem(city))
+    assert u.point_id == "k1"
+    assert u.reason.startswith("no open facility accepts stream 'kitchen' for the vehicles that serve it")
+    assert "'mix' carries kitchen, residual and no facility accepts all of them" in u.reason
+    # residual points are still served by the other trucks: nothing else ruled out
+    assert [x.point_id for x in diagnose(_problem(city))] == ["k1"]
+
+
+def test_diagnose_demand_above_day_limit(tiny_city):
+    """A 900 kg point fits the 1000 kg body but not a 500 kg day limit: ruled out by capacity."""
+    city = replace(tiny_city, vehicles=tuple(replace(v, max_route_kg=500.0) for v in tiny_city.vehicles))
+    heavy = CollectionPoint("heavy", *at(1, 1), stream=Stream.RESIDUAL, expected_kg=900, expected_l=10)
+    [u] = diagnose(_problem(with_points(city, heavy)))
+    assert "900 kg above every compatible vehicle's capacity (largest 500 kg)" in u.reason
+
+
+def test_diagnose_unload_after_closing(tiny_city):
+    """F closes at 08:00; a point served from 09:00 cannot be unloaded anywhere that day."""
+    early_f = replace(tiny_city.facilities[0], opening=TimeWindow(hm(5), hm(8)))
+    late = CollectionPoint(
+        "late",
+        *at(1, 1),
+        stream=Stream.RESIDUAL,
+        expected_kg=5,
+        expected_l=5,
+        time_windows=(TimeWindow(hm(9), hm(10)),),
+    )
+    city = with_points(replace(tiny_city, facilities=(early_f,)), late)
+    [u] = diagnose(_problem(city))
+    assert u.point_id == "late"
+    assert u.reason.startswith("cannot unload: vehicle 'truck-1' serving at 09:00:00 reaches every facility")
+
+
+def test_weights_scale_arc_and_duration_costs(tiny_city):
+    """ObjectiveWeights multiply the per-km and per-hour parts; duration is charged per second."""
+    p = _problem(tiny_city)
+    assert arc_cost_matrix(p, 0, ObjectiveWeights(distance=2.0, travel_time=0.0))[0, 2] == 2000
+    assert arc_cost_matrix(p, 0, ObjectiveWeights(distance=0.0, travel_time=1.0))[0, 2] == 1000
+    assert duration_cost_per_s(p, 0, ObjectiveWeights(duration=1.0)) == 10  # 36 per hour = 0.01 per s
+    assert duration_cost_per_s(p, 0) == 0
+
+
+def test_warm_start_rejects_negative_penalty():
+    """A WarmStart's change penalty is >= 0."""
+    with pytest.raises(ValidationError, match="change_penalty"):
+        WarmStart(((),), change_penalty=-1)

@@ -1,4 +1,7 @@
-"""Tests of routing.solve: parameters, optimality on small instances, constraints, unserved points."""
+"""Tests of routing.solve: parameters, optimality on small instances, constraints, unserved points.
+
+Facility capacity, breaks, warm start and workers are in ``test_unload.py`` and ``test_search.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +10,48 @@ from dataclasses import replace
 
 import pytest
 
-from core.domain import CollectionPoint, Depot, District, Stream, TimeWindow, Vehicle, VehicleKind
+from core.domain import (
+    CollectionPoint,
+    Depot,
+    District,
+    Facility,
+    FacilityKind,
+    Stream,
+    TimeWindow,
+    Vehicle,
+    VehicleKind,
+)
 from core.errors import ValidationError
-from routing.model import build_problem
+from routing.model import ObjectiveWeights, build_problem
 from routing.solve import REASON_NO_FIT, SolveParams, solve
 from routing.verify import plan_cost
-from tests.routing.helpers import FAST, at, hm, matrices, plan_for, served_by, with_points
+from tests.routing.helpers import (
+    FAST,
+    at,
+    hm,
+    matrices,
+    plan_for,
+    plan_problems,
+    served_by,
+    stop_ids,
+    with_points,
+)
 
 # --------------------------------------------------------------------------- params
 
 
 def test_params_defaults():
-    """Defaults: parallel cheapest insertion + guided local search, 10 s, no solution limit."""
+    """Defaults: automatic start + guided local search, 10 s, no solution limit, two workers, money cost."""
     p = SolveParams()
-    assert (p.first_solution, p.metaheuristic, p.time_limit_s, p.solution_limit, p.log_search) == (
-        "parallel_cheapest_insertion",
+    assert (p.first_solution, p.metaheuristic, p.time_limit_s, p.solution_limit, p.log_search, p.workers) == (
+        "auto",
         "guided_local_search",
         10.0,
         None,
         False,
+        2,
     )
+    assert p.weights == ObjectiveWeights(vehicles=1.0, distance=1.0, travel_time=1.0, duration=0.0)
 
 
 @pytest.mark.parametrize(
@@ -39,6 +64,9 @@ def test_params_defaults():
         ({"first_solution": "christofides"}, "first_solution"),
         ({"metaheuristic": "annealing"}, "metaheuristic"),
         ({"log_search": "yes"}, "log_search"),
+        ({"workers": 0}, "workers"),
+        ({"workers": True}, "workers"),
+        ({"weights": {"distance": 1.0}}, "weights"),
     ],
 )
 def test_params_reject_bad_values(kwargs, field):
@@ -58,21 +86,41 @@ def test_params_from_toml(tmp_path):
     bad.write_text("seed = 1\n")
     with pytest.raises(ValidationError, match="seed"):
         SolveParams.from_toml(bad)
+    weighted = tmp_path / "weighted.toml"
+    weighted.write_text("workers = 1\n[weights]\nvehicles = 5.0\nduration = 0.5\n")
+    assert SolveParams.from_toml(weighted).weights == ObjectiveWeights(vehicles=5.0, duration=0.5)
+    weighted.write_text("[weights]\nfuel = 1.0\n")
+    with pytest.raises(ValidationError, match="fuel"):
+        SolveParams.from_toml(weighted)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"distance": -1.0}, "distance"),
+        ({"travel_time": float("nan")}, "travel_time"),
+        ({"vehicles": 0.0, "distance": 0.0, "travel_time": 0.0}, "vehicles"),
+    ],
+)
+def test_objective_weights_reject_bad_values(kwargs, field):
+    """ObjectiveWeights are finite, >= 0 and not all zero; the error names the field."""
+    with pytest.raises(ValidationError, match=field):
+        ObjectiveWeights(**kwargs)
 
 
 # --------------------------------------------------------------------------- optimality
 
 
 def test_tiny_city_optimum(tiny_city):
-    """tiny_city: the cheaper truck alone drives the 8 km loop, objective 116, all points served."""
+    """tiny_city: the cheaper truck alone drives D-p1..p5-F-D, 10 km, objective 120, all served."""
     s = plan_for(tiny_city)
     assert [r.vehicle_id for r in s.plan.routes] == ["truck-1"]
-    assert s.plan.objective == pytest.approx(116.0)
-    assert s.plan.distance_m == pytest.approx(8000.0)
+    assert s.plan.objective == pytest.approx(120.0)
+    assert s.plan.distance_m == pytest.approx(10000.0)
     assert s.plan.unserved == ()
     assert s.assignment.dropped == ()
-    order = [st.ref_id for st in s.plan.routes[0].collections]
-    assert order in (["p1", "p2", "p3", "p4", "p5"], ["p5", "p4", "p3", "p2", "p1"])
+    assert stop_ids(s.plan, "truck-1") == ["D", "p1", "p2", "p3", "p4", "p5", "F", "D"]
+    assert plan_problems(s.plan, tiny_city, s.m) == []
 
 
 def _euclid_district() -> District:
@@ -128,11 +176,27 @@ def test_single_vehicle_order_matches_brute_force():
     )
 
 
-@pytest.mark.parametrize("first_solution", ["parallel_cheapest_insertion", "savings", "path_cheapest_arc"])
+@pytest.mark.parametrize(
+    "first_solution",
+    ["auto", "cluster", "sweep", "parallel_cheapest_insertion", "savings", "path_cheapest_arc"],
+)
 def test_every_first_solution_strategy_reaches_tiny_optimum(tiny_city, first_solution):
-    """Each supported first-solution strategy (plus GLS) finds the tiny_city optimum."""
+    """Each supported first-solution method (plus GLS) finds the tiny_city optimum, unloads included."""
     s = plan_for(tiny_city, replace(FAST, first_solution=first_solution))
-    assert s.plan.objective == pytest.approx(116.0)
+    assert s.plan.objective == pytest.approx(120.0)
+    assert s.assignment.first_solution == SolveParams(first_solution=first_solution).resolved_first_solution(
+        s.problem
+    )
+
+
+@pytest.mark.parametrize("first_solution", ["cluster", "parallel_cheapest_insertion", "savings"])
+def test_first_solution_strategies_without_facilities(first_solution):
+    """Without facilities (a plain VRP) every start still reaches the brute-force optimum order."""
+    district = _euclid_district()
+    s = plan_for(district, replace(FAST, first_solution=first_solution), metric="euclidean")
+    assert s.problem.unload is False
+    assert len(s.plan.routes[0].unloads) == 0
+    assert len(s.plan.routes[0].collections) == 5
 
 
 def test_solve_is_deterministic(tiny_city):
@@ -146,14 +210,49 @@ def test_solve_is_deterministic(tiny_city):
 # --------------------------------------------------------------------------- constraints
 
 
-def test_capacity_forces_two_vehicles(tiny_city):
-    """300 kg per point: one 1000 kg truck holds at most 3 points, so both trucks are used."""
-    city = replace(tiny_city, points=tuple(replace(p, expected_kg=300.0) for p in tiny_city.points))
+def test_day_limit_forces_two_vehicles(tiny_city):
+    """300 kg per point and at most 1000 kg per truck per day: one truck cannot take all five."""
+    city = replace(
+        tiny_city,
+        points=tuple(replace(p, expected_kg=300.0) for p in tiny_city.points),
+        vehicles=tuple(replace(v, max_route_kg=1000.0) for v in tiny_city.vehicles),
+    )
     s = plan_for(city)
     assert sorted(r.vehicle_id for r in s.plan.routes) == ["truck-1", "truck-2"]
     assert len(served_by(s.plan)) == 5
     for route in s.plan.routes:
-        assert max(st.load_kg for st in route.stops) <= 1000.0
+        assert sum(st.load_kg for st in route.stops if st.kind == "collection") >= 0
+        assert len(route.collections) <= 3
+    assert plan_problems(s.plan, city, s.m) == []
+
+
+def test_max_stops_limits_a_route(tiny_city):
+    """max_stops = 3 on both trucks: no route has more than three collection stops, all five served."""
+    city = replace(tiny_city, vehicles=tuple(replace(v, max_stops=3) for v in tiny_city.vehicles))
+    s = plan_for(city)
+    assert [len(r.collections) <= 3 for r in s.plan.routes] == [True, True]
+    assert len(served_by(s.plan)) == 5
+
+
+def test_weights_trade_fixed_cost_for_distance(tiny_city):
+    """truck-1 is cheap to use but dear per km, truck-2 the reverse: the weights decide which one drives.
+
+    Default weights: truck-1 costs 100 + 10 km * 10 = 200, truck-2 150 + 10 * 1 = 160 -> truck-2.
+    Fixed cost weighted 10x: 1000 + 100 = 1100 against 1500 + 10 = 1510 -> truck-1.
+    """
+    city = replace(
+        tiny_city,
+        vehicles=(
+            replace(tiny_city.vehicles[0], cost_per_km=10.0, cost_per_hour=0.0),
+            replace(tiny_city.vehicles[1], cost_per_km=1.0, cost_per_hour=0.0),
+        ),
+    )
+    money = plan_for(city)
+    fleet = plan_for(city, replace(FAST, weights=ObjectiveWeights(vehicles=10.0)))
+    assert [r.vehicle_id for r in money.plan.routes] == ["truck-2"]
+    assert money.plan.objective == pytest.approx(160.0)
+    assert [r.vehicle_id for r in fleet.plan.routes] == ["truck-1"]
+    assert fleet.plan.objective == pytest.approx(1100.0)
 
 
 def test_time_window_forces_order(tiny_city):
@@ -184,10 +283,17 @@ def test_multiple_windows_use_the_reachable_one(tiny_city):
 
 
 def test_hazardous_point_served_by_licensed_truck(tiny_city):
-    """Only truck-2 may take hazardous waste, so it serves that point although it costs more."""
+    """Only truck-2 may take hazardous waste (and unloads it at the hazardous site), though it costs more."""
     haz = CollectionPoint("haz", *at(1, 1), stream=Stream.HAZARDOUS, expected_kg=20, expected_l=20)
-    s = plan_for(with_points(tiny_city, haz))
+    site = Facility("H", "Hazardous site", FacilityKind.HAZARDOUS_WASTE_SITE, *at(0, 3), {Stream.HAZARDOUS})
+    city = replace(
+        with_points(tiny_city, haz),
+        facilities=(*tiny_city.facilities, site),
+        vehicles=(tiny_city.vehicles[0], replace(tiny_city.vehicles[1], streams={Stream.HAZARDOUS})),
+    )
+    s = plan_for(city)
     assert served_by(s.plan)["haz"] == "truck-2"
+    assert stop_ids(s.plan, "truck-2") == ["D", "haz", "H", "D"]
     assert s.plan.unserved == ()
 
 
@@ -198,7 +304,7 @@ def test_no_vehicle_for_stream_reported_rest_planned(tiny_city):
     assert [u.point_id for u in s.plan.unserved] == ["sofa"]
     assert "no vehicle may serve stream 'bulky'" in s.plan.unserved[0].reason
     assert sorted(served_by(s.plan)) == ["p1", "p2", "p3", "p4", "p5"]
-    assert s.plan.objective == pytest.approx(116.0)
+    assert s.plan.objective == pytest.approx(120.0)
 
 
 def test_demand_above_capacity_reported(tiny_city):
@@ -228,12 +334,17 @@ def test_unreachable_window_reported(tiny_city):
 
 
 def test_mandatory_points_beyond_fleet_capacity_reported_as_no_fit(tiny_city):
-    """Five 600 kg points, two 1000 kg trucks: 2 served, 3 reported 'could not fit', not a failure."""
-    city = replace(tiny_city, points=tuple(replace(p, expected_kg=600.0) for p in tiny_city.points))
+    """Five 600 kg points, two trucks collecting 1000 kg a day: 2 served, 3 'could not fit', no failure."""
+    city = replace(
+        tiny_city,
+        points=tuple(replace(p, expected_kg=600.0) for p in tiny_city.points),
+        vehicles=tuple(replace(v, max_route_kg=1000.0) for v in tiny_city.vehicles),
+    )
     s = plan_for(city)
     assert len(served_by(s.plan)) == 2
     assert len(s.plan.unserved) == 3
-    assert {u.reason for u in s.plan.unserved} == {REASON_NO_FIT}
+    assert all(u.reason.startswith(REASON_NO_FIT) for u in s.plan.unserved)
+    assert all("all 2 vehicles that may serve it are in use" in u.reason for u in s.plan.unserved)
     assert s.plan.objective < 1000, "the internal mandatory penalty is not part of the objective"
 
 
@@ -243,7 +354,7 @@ def test_optional_point_dropped_when_not_worth_it(tiny_city):
     s = plan_for(with_points(tiny_city, far))
     assert [u.point_id for u in s.plan.unserved] == ["far"]
     assert "optional" in s.plan.unserved[0].reason
-    assert s.plan.objective == pytest.approx(121.0)
+    assert s.plan.objective == pytest.approx(125.0)
 
 
 def test_optional_point_served_when_worth_it(tiny_city):
@@ -260,7 +371,7 @@ def test_optional_point_served_when_worth_it(tiny_city):
 
 
 def test_progress_reports_elapsed_and_best_objective(tiny_city):
-    """progress(elapsed_s, best) is called; elapsed grows, best never worsens and ends at the objective."""
+    """progress(elapsed_s, best) is called on improvements only: elapsed grows, best strictly falls."""
     m = matrices(tiny_city)
     problem = build_problem(tiny_city, m.time_s, m.dist_m)
     calls: list[tuple[float, float]] = []
@@ -269,7 +380,7 @@ def test_progress_reports_elapsed_and_best_objective(tiny_city):
     times = [t for t, _ in calls]
     bests = [b for _, b in calls]
     assert times == sorted(times)
-    assert bests == sorted(bests, reverse=True)
+    assert all(later < earlier for earlier, later in itertools.pairwise(bests))
     assert bests[-1] == pytest.approx(a.objective / 1000)
 
 

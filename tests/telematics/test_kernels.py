@@ -319,3 +319,97 @@ def test_path_length_matches_naive(seed: int) -> None:
 def test_path_length_of_a_3_4_5_step() -> None:
     """A single 3-4-5 step is 5 m long."""
     assert kernels.path_length_m(arr([0.0, 3.0]), arr([0.0, 4.0]), 0, 1) == 5.0
+
+
+# --------------------------------------------------------------------------- one-cell reach grid
+
+
+def reach_grid_for(segs: Segs, keep: NDArray[np.bool_], cell_m: float, reach_m: float) -> tuple:
+    """The grid arguments of the reach kernels after the point."""
+    x0, y0, nx, ny, start, pack = kernels.build_reach_grid(*segs, keep, cell_m, reach_m)
+    return (x0, y0, cell_m, nx, ny, start, pack)
+
+
+def assert_reach_matches_naive(
+    px: Arr, py: Arr, segs: Segs, keep: NDArray[np.bool_], cell_m: float, reach_m: float, cap: float
+) -> None:
+    """corridor_distance / corridor_nearest equal brute force over the kept segments, bit for bit."""
+    grid = reach_grid_for(segs, keep, cell_m, reach_m)
+    dist = kernels.corridor_distance(px, py, *grid, cap)
+    d2, seg, t = kernels.corridor_nearest(px, py, *grid, cap)
+    ax, ay, bx, by = (s.tolist() for s in segs)
+    expect = [
+        naive.nearest_kept(x, y, ax, ay, bx, by, keep.tolist(), cap) for x, y in zip(px, py, strict=True)
+    ]
+    npt.assert_array_equal(dist, [e[0] for e in expect])
+    npt.assert_array_equal(d2, dist)
+    npt.assert_array_equal(seg, [e[1] for e in expect])
+    npt.assert_array_equal(t, [e[2] for e in expect])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize(("cell_m", "reach_m"), [(5.0, 40.0), (25.0, 60.0), (80.0, 100.0)])
+def test_reach_grid_random_matches_brute_force(seed: int, cell_m: float, reach_m: float) -> None:
+    """Capped distance, segment and t from one cell equal brute force, inside and outside the grid."""
+    rng = np.random.default_rng(300 + seed)
+    segs = random_walk(seed, int(rng.integers(1, 150)), step_m=60.0)
+    keep = rng.random(segs[0].shape[0]) < 0.8
+    keep[0] = True
+    xs = np.concatenate((segs[0], segs[2]))
+    ys = np.concatenate((segs[1], segs[3]))
+    px = rng.uniform(xs.min() - 300, xs.max() + 300, 400)
+    py = rng.uniform(ys.min() - 300, ys.max() + 300, 400)
+    for cap in (reach_m, float(rng.uniform(1.0, reach_m))):
+        assert_reach_matches_naive(px, py, segs, keep, cell_m, reach_m, cap)
+
+
+def test_reach_grid_points_on_cell_lines_and_vertices() -> None:
+    """Points exactly on grid lines, on vertices and on shared ends get the brute-force answer."""
+    segs = random_walk(9, 50, 30.0)
+    keep = np.ones(50, dtype=np.bool_)
+    cell_m, reach_m = 20.0, 50.0
+    x0, y0, nx, ny, _, _ = kernels.build_reach_grid(*segs, keep, cell_m, reach_m)
+    i, j = np.meshgrid(np.arange(-1, nx + 2), np.arange(-1, ny + 2))
+    px = np.concatenate(((x0 + i * cell_m).ravel(), segs[0], segs[2]))
+    py = np.concatenate(((y0 + j * cell_m).ravel(), segs[1], segs[3]))
+    assert_reach_matches_naive(px, py, segs, keep, cell_m, reach_m, reach_m)
+
+
+def test_reach_grid_cells_are_sorted_and_complete() -> None:
+    """Each cell lists every kept segment within half-diagonal + reach of its centre, sorted by it."""
+    segs = random_walk(4, 40, 50.0)
+    keep = np.ones(40, dtype=np.bool_)
+    keep[[3, 7]] = False
+    cell_m, reach_m = 30.0, 45.0
+    x0, y0, nx, ny, start, pack = kernels.build_reach_grid(*segs, keep, cell_m, reach_m)
+    radius = cell_m / math.sqrt(2.0) + reach_m
+    ax, ay, bx, by = (s.tolist() for s in segs)
+    for c in range(nx * ny):
+        cx = x0 + (c % nx + 0.5) * cell_m
+        cy = y0 + (c // nx + 0.5) * cell_m
+        rows = pack[start[c] : start[c + 1]]
+        expect = {
+            s
+            for s in range(40)
+            if keep[s] and naive.point_segment(cx, cy, ax[s], ay[s], bx[s], by[s])[0] <= radius
+        }
+        assert {int(s) for s in rows[:, kernels.PACK_SEG]} == expect
+        assert (np.diff(rows[:, kernels.PACK_KEY]) >= 0).all()
+        for row in rows:
+            d, _ = naive.point_segment(
+                cx, cy, ax[int(row[5])], ay[int(row[5])], bx[int(row[5])], by[int(row[5])]
+            )
+            assert row[kernels.PACK_KEY] == pytest.approx(d, abs=1e-9)
+
+
+def test_reach_grid_empty_and_far_points_get_the_cap() -> None:
+    """No segments, or points beyond the grid, give exactly the cap and segment -1."""
+    empty = np.zeros(0)
+    grid = reach_grid_for((empty, empty, empty, empty), np.zeros(0, np.bool_), 10.0, 50.0)
+    d, seg, _ = kernels.corridor_nearest(arr([0.0, 5.0]), arr([0.0, 1e6]), *grid, 50.0)
+    npt.assert_array_equal(d, [50.0, 50.0])
+    npt.assert_array_equal(seg, [-1, -1])
+    grid = reach_grid_for(L_SHAPE, np.ones(3, np.bool_), 10.0, 50.0)
+    d, seg, _ = kernels.corridor_nearest(arr([-60.0, 50.0, 1e9]), arr([0.0, -49.0, 0.0]), *grid, 50.0)
+    npt.assert_array_equal(d, [50.0, 49.0, 50.0])
+    npt.assert_array_equal(seg, [-1, 0, -1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -9,10 +10,23 @@ import numpy as np
 import numpy.testing as npt
 import pytest
 
-from core.domain import Position
+from core.domain import PlanBreak, Position, StopKind
 from core.errors import ValidationError
 from telematics.kernels import project_equirectangular
-from telematics.simulate import ACCURACY_PER_SIGMA, DetourSpec, SimulatedTrack, simulate_plan, to_positions
+from telematics.simulate import (
+    ACCURACY_PER_SIGMA,
+    DetourSpec,
+    Pause,
+    Queue,
+    SimulatedTrack,
+    SkipStop,
+    Speeding,
+    degrade_fixes,
+    displace_fixes,
+    drop_fixes,
+    simulate_plan,
+    to_positions,
+)
 from tests.telematics.synthetic import DAY_START_UTC, ORIGIN, bump_via, make_plan, make_route, road_xy
 
 STOPS = [600.0, 1500.0, 2400.0]
@@ -189,3 +203,171 @@ def test_to_positions_lists_every_fix_as_a_position() -> None:
     assert (first.speed_mps, first.accuracy_m) == (tr.speed_mps[0], tr.accuracy_m[0])
     assert last_t1.ts_utc == tr.ts_utc[-1]
     assert positions[n1].device_id == "T2"
+
+
+# --------------------------------------------------------------------------- events, sensors, degradations
+
+
+def visit(sim: object, k: int, vid: str = "T1") -> dict[str, float]:
+    return next(v for v in sim.visits if v["vehicle_id"] == vid and v["stop_index"] == k)  # type: ignore[attr-defined]
+
+
+def test_skip_stop_drives_through_and_shifts_the_day_earlier() -> None:
+    """A skipped stop has no dwell and no bin lift; the rest of the day comes its service time earlier."""
+    base = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    sim = simulate_plan(
+        PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET, events=[SkipStop("T1", 2)]
+    )
+    v = visit(sim, 2)
+    assert v["served"] is False
+    assert v["arrival_utc"] == v["departure_utc"]
+    dwell = ROUTE.stops[2].departure_s - ROUTE.stops[2].arrival_s
+    assert visit(sim, 3)["arrival_utc"] == pytest.approx(visit(base, 3)["arrival_utc"] - dwell)
+    assert sim.tracks["T1"].bin_lifts[-1] == base.tracks["T1"].bin_lifts[-1] - 1 == len(STOPS) - 1
+
+
+def test_pause_stands_still_on_the_leg_and_delays_later_stops() -> None:
+    """A 300 s pause halfway along a leg is 300 s at zero speed there; later arrivals are 300 s later."""
+    base = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    sim = simulate_plan(
+        PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET, events=[Pause("T1", 2, 0.5, 300.0)]
+    )
+    assert visit(sim, 2)["arrival_utc"] == pytest.approx(visit(base, 2)["arrival_utc"] + 300.0)
+    tr = sim.tracks["T1"]
+    mid = (
+        visit(base, 1)["departure_utc"]
+        + (visit(base, 2)["arrival_utc"] - visit(base, 1)["departure_utc"]) / 2
+    )
+    still = (tr.ts_utc > mid + 5) & (tr.ts_utc < mid + 295)
+    assert tr.speed_mps[still].max() < 1.5
+    x, _ = metres(tr.lat[still], tr.lon[still])
+    assert np.ptp(x) < 1e-6
+    assert 600.0 < x.mean() < 1500.0
+
+
+def test_speeding_leg_is_faster_and_labelled() -> None:
+    """A leg driven 1.5 times faster takes 2/3 of the time, shows 1.5 times the speed and is labelled."""
+    sim = simulate_plan(
+        PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET, events=[Speeding("T1", 2, 1.5)]
+    )
+    (label,) = sim.labels
+    assert label["type"] == "speeding"
+    assert label["stop_index"] == 2
+    planned = ROUTE.stops[2].arrival_s - ROUTE.stops[1].departure_s
+    assert label["end_utc"] - label["start_utc"] == pytest.approx(planned / 1.5, abs=0.01)
+    tr = sim.tracks["T1"]
+    inside = (tr.ts_utc > label["start_utc"] + 2) & (tr.ts_utc < label["end_utc"] - 2)
+    assert np.median(tr.speed_mps[inside]) == pytest.approx(
+        1.5 * ROUTE.stops[2].leg_distance_m / planned, rel=0.03
+    )
+
+
+def test_limit_fn_sets_the_speed_of_each_road_step() -> None:
+    """With a limit function the truck drives each step in proportion to its limit, the leg time unchanged."""
+
+    def limits(path: np.ndarray) -> np.ndarray:
+        x, _ = metres(np.ascontiguousarray(path[:-1, 0]), np.ascontiguousarray(path[:-1, 1]))
+        return np.where(x < 1000.0, 5.0, 10.0)  # slower west of x = 1000 m
+
+    sim = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET, limit_fn=limits)
+    base = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    assert visit(sim, 2)["arrival_utc"] == pytest.approx(visit(base, 2)["arrival_utc"], abs=1e-6)
+    tr = sim.tracks["T1"]
+    x, _ = metres(tr.lat, tr.lon)
+    leg = (tr.ts_utc > visit(sim, 1)["departure_utc"] + 2) & (tr.ts_utc < visit(sim, 2)["arrival_utc"] - 2)
+    slow, fast = tr.speed_mps[leg & (x < 950)], tr.speed_mps[leg & (x > 1050)]
+    assert np.median(fast) / np.median(slow) == pytest.approx(2.0, rel=0.05)
+
+
+def test_queue_waits_in_the_yard_before_service() -> None:
+    """A facility queue stands offset_m from the stop for wait_s, then serves."""
+    stops = list(ROUTE.stops)
+    stops[2] = dataclasses.replace(stops[2], kind=StopKind.UNLOAD)
+    plan = make_plan(dataclasses.replace(ROUTE, stops=tuple(stops)))
+    sim = simulate_plan(plan, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET,
+                        events=[Queue("T1", 2, 600.0, 80.0, 0.0)])  # fmt: skip
+    tr = sim.tracks["T1"]
+    base = simulate_plan(plan, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    arrive = visit(base, 2)["arrival_utc"]
+    _x, y = metres(tr.lat, tr.lon)
+    queued = (tr.ts_utc > arrive + 25) & (tr.ts_utc < arrive + 615)
+    assert np.allclose(y[queued], road_xy(1500.0, 1500.0)[0][1] + 80.0, atol=1e-3)
+    assert visit(sim, 2)["arrival_utc"] == pytest.approx(arrive + 640.0)
+
+
+def test_breaks_are_taken_standing_still() -> None:
+    """A planned 20 min break after a stop is spent at rest on the following leg, not spread over it."""
+    stops = list(ROUTE.stops)
+    stops[2:] = [dataclasses.replace(s, arrival_s=s.arrival_s + 1200, start_s=s.start_s + 1200,
+                                     departure_s=s.departure_s + 1200) for s in stops[2:]]  # fmt: skip
+    route = dataclasses.replace(ROUTE, stops=tuple(stops), breaks=(PlanBreak(1, stops[1].departure_s, 1200),))
+    sim = simulate_plan(make_plan(route), day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    tr = sim.tracks["T1"]
+    rest = (tr.ts_utc > DAY_START_UTC + stops[1].departure_s + 2) & (
+        tr.ts_utc < DAY_START_UTC + stops[1].departure_s + 1198
+    )
+    assert tr.speed_mps[rest].max() < 1.5
+    assert visit(sim, 2)["arrival_utc"] == pytest.approx(DAY_START_UTC + stops[2].arrival_s, abs=0.01)
+
+
+def test_sensors_lifts_count_collections_and_load_steps() -> None:
+    """bin_lifts rises by one during each collection's service; load_kg follows the plan; ignition on."""
+    sim = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    tr = sim.tracks["T1"]
+    assert tr.bin_lifts[0] == 0
+    assert tr.bin_lifts[-1] == len(STOPS)
+    for k in range(1, len(STOPS) + 1):
+        v = visit(sim, k)
+        mid = np.searchsorted(tr.ts_utc, (v["arrival_utc"] + v["departure_utc"]) / 2)
+        assert tr.bin_lifts[np.searchsorted(tr.ts_utc, v["arrival_utc"])] == k - 1
+        assert tr.bin_lifts[mid + 1] == k
+    assert np.all(tr.ignition == 1.0)
+    positions = [p for p in to_positions(sim) if p.device_id == "T1"]
+    assert positions[-1].bin_lifts == len(STOPS)
+    assert positions[0].ignition is True
+
+
+def test_gaps_jumps_and_noise_bursts_after_the_drive() -> None:
+    """drop_fixes removes a span, displace_fixes moves a fix, degrade_fixes adds noise and honest accuracy."""
+    sim = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    tr = sim.tracks["T1"]
+    t0 = float(tr.ts_utc[100])
+    gap = drop_fixes(sim, "T1", t0, t0 + 99.0).tracks["T1"]
+    assert len(gap) == len(tr) - 100
+    assert not np.any((gap.ts_utc >= t0) & (gap.ts_utc <= t0 + 99.0))
+    moved = displace_fixes(sim, "T1", [t0], 300.0, 400.0).tracks["T1"]
+    x0, y0 = metres(tr.lat[100:101], tr.lon[100:101])
+    x1, y1 = metres(moved.lat[100:101], moved.lon[100:101])
+    assert math.hypot(x1[0] - x0[0], y1[0] - y0[0]) == pytest.approx(500.0, rel=1e-3)
+    noisy = degrade_fixes(sim, "T1", t0, t0 + 200.0, 60.0).tracks["T1"]
+    assert noisy.accuracy_m[150] > 85.0
+    assert noisy.accuracy_m[50] == tr.accuracy_m[50]
+    with pytest.raises(ValidationError, match="vehicle_id"):
+        drop_fixes(sim, "T9", 0.0, 1.0)
+
+
+def test_correlated_noise_keeps_sigma_and_drifts_slowly() -> None:
+    """With noise_corr_s the error keeps its sigma but consecutive errors correlate (exp(-dt/tau))."""
+    clean = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=QUIET)
+    sim = simulate_plan(
+        PLAN, day_start_utc=DAY_START_UTC, interval_s=1.0, noise_m=(8.0, 8.0), noise_corr_s=30.0
+    )
+    cx, _ = metres(clean.tracks["T1"].lat, clean.tracks["T1"].lon)
+    nx, _ = metres(sim.tracks["T1"].lat, sim.tracks["T1"].lon)
+    err = nx - cx
+    assert err.std() == pytest.approx(8.0, rel=0.25)
+    assert np.corrcoef(err[1:], err[:-1])[0, 1] == pytest.approx(math.exp(-1 / 30), abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (SkipStop("T1", len(STOPS) + 1), "no collection stop"),
+        (Queue("T1", 2, 60.0), "no facility"),
+        (Pause("T9", 2, 0.5, 60.0), "no route"),
+    ],
+)
+def test_events_are_checked_against_the_plan(event: object, message: str) -> None:
+    """Skips at a depot, queues away from a facility and events of unknown vehicles raise ValidationError."""
+    with pytest.raises(ValidationError, match=message):
+        simulate_plan(PLAN, day_start_utc=DAY_START_UTC, events=[event])  # type: ignore[list-item]
