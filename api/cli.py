@@ -119,11 +119,9 @@ def _print_summary(result: DemoResult, elapsed_s: float) -> None:
     for v in result.planned.violations[:20]:
         console.print(f"  [red]{v}[/red]")
     for a in result.alerts:
-        m = a.measured
-        console.print(
-            f"alert {a.type.value} {a.vehicle_id}: {m.get('duration_s', 0):.0f} s off route, "
-            f"up to {m.get('max_distance_m', 0):.0f} m away, {m.get('off_route_m', 0):.0f} m driven off-route"
-        )
+        figures = ", ".join(f"{k}={v:.0f}" for k, v in a.measured.items() if isinstance(v, int | float))
+        where = f" at stop {a.stop_id}" if a.stop_id else ""
+        console.print(f"alert {a.type.value} {a.vehicle_id}{where}: {figures}")
     console.print(
         f"stored: plan {result.plan_id}, {result.positions_stored} new positions, "
         f"{result.alerts_stored} new alerts"
