@@ -2,9 +2,11 @@
 
 * Corridor check: distance from each GPS fix to a planned route, capped at the
   reach (:func:`telematics.kernels.corridor_distance`, one grid cell per fix,
-  ``prange`` over the fixes). The route is a 60 km collection tour on a 100 m
-  street grid that drives many streets twice; the fixes are a 1 Hz day along it
-  with 5-15 m noise, 5 % of them 60-600 m off route. Target: 10 M fixes/s.
+  ``prange`` over the fixes). Target: 10 M fixes/s. Also the serial pass with
+  segment ids that the streaming checker runs per chunk
+  (:func:`telematics.kernels.corridor_nearest`). The route is a 60 km collection
+  tour on a 100 m street grid that drives many streets twice; the fixes are a
+  1 Hz day along it with 5-15 m noise, 5 % of them 60-600 m off route.
 * Stop detection: the dwell pass over a day of speeds
   (:func:`telematics.kernels.dwell_step`, with its validity mask and outputs, as
   the checker runs it) and the bare pass (:func:`telematics.kernels.count_dwells`).
@@ -79,6 +81,19 @@ def test_corridor_check_throughput(
         "M_fixes_per_s_best": round(mps, 2),
         "M_fixes_per_s_mean": round(px.shape[0] / benchmark.stats.stats.mean / 1e6, 2),
     }
+
+
+def test_streaming_nearest_throughput(
+    benchmark: BenchmarkFixture, corridor_case: tuple[RouteCorridor, np.ndarray, np.ndarray]
+) -> None:
+    """The serial nearest-segment pass the streaming checker runs per chunk (distance, segment, t)."""
+    corridor, px, py = corridor_case
+    corridor.fast_nearest_xy(px[:100], py[:100])
+    dist, _, _ = benchmark.pedantic(
+        corridor.fast_nearest_xy, args=(px, py), rounds=5, iterations=1, warmup_rounds=1
+    )
+    np.testing.assert_array_equal(dist, corridor.fast_distance_xy(px, py))
+    benchmark.extra_info |= {"M_fixes_per_s_best": round(px.shape[0] / benchmark.stats.stats.min / 1e6, 2)}
 
 
 @pytest.fixture(scope="module")

@@ -116,7 +116,7 @@ class CheckRules:
     min_duration_s: float = 60.0
     rejoin_s: float = 30.0
     max_accuracy_m: float = 30.0
-    yard_m: float = 150.0
+    yard_m: float = 200.0
     max_search_m: float = DEFAULT_MAX_SEARCH_M
     jump_max_speed_mps: float = 50.0
     jump_slack_m: float = 100.0
@@ -186,7 +186,12 @@ class CheckRules:
 
 @dataclass(frozen=True, slots=True)
 class StopTarget:
-    """A planned collection stop to be matched: place, window and plan times (UTC epoch s)."""
+    """A planned collection stop to be matched: place, window and plan times (UTC epoch s).
+
+    ``lat``/``lon`` is the collection point; ``stand_lat``/``stand_lon`` where the
+    truck stands to serve it (the end of its leg's road geometry, up to a few tens
+    of metres from a kerbside point); stops are matched by where trucks stand.
+    """
 
     index: int
     ref_id: str
@@ -196,6 +201,15 @@ class StopTarget:
     planned_end_utc: float
     window_start_utc: float | None = None
     window_end_utc: float | None = None
+    stand_lat: float | None = None
+    stand_lon: float | None = None
+
+    @property
+    def stand(self) -> tuple[float, float]:
+        """Where the truck stands to serve the stop ``(lat, lon)``."""
+        if self.stand_lat is None or self.stand_lon is None:
+            return self.lat, self.lon
+        return self.stand_lat, self.stand_lon
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +226,16 @@ class StopVisit:
 
 
 def stop_targets(route: Route, day_start_utc: float) -> list[StopTarget]:
-    """The collection stops of ``route`` with plan times and windows turned into UTC."""
+    """The collection stops of ``route`` with plan times and windows turned into UTC.
+
+    A stop's standing place is the end of its leg's road geometry (its road node).
+    """
     out = []
     for i, s in enumerate(route.stops):
         if s.kind != StopKind.COLLECTION:
             continue
         w = s.window
+        stand = s.leg_coords[-1] if s.leg_coords else (s.lat, s.lon)
         out.append(
             StopTarget(
                 index=i,
@@ -228,6 +246,8 @@ def stop_targets(route: Route, day_start_utc: float) -> list[StopTarget]:
                 planned_end_utc=day_start_utc + s.departure_s,
                 window_start_utc=None if w is None else day_start_utc + w.start_s,
                 window_end_utc=None if w is None else day_start_utc + w.end_s,
+                stand_lat=float(stand[0]),
+                stand_lon=float(stand[1]),
             )
         )
     return out
@@ -631,6 +651,7 @@ class VehicleChecker:
         self._visits: dict[int, StopVisit] = {}
         self._alerts: list[Alert] = []
         self._yards_xy: FloatArray | None = None
+        self._stands_xy: tuple[FloatArray, FloatArray] | None = None
 
     @property
     def alerts(self) -> list[Alert]:
@@ -1046,6 +1067,14 @@ class VehicleChecker:
                 return k
         return -1
 
+    def _stands(self) -> tuple[FloatArray, FloatArray]:
+        """Where the truck stands for each planned stop, in the checker's plane (m)."""
+        if self._stands_xy is None:
+            lat = np.array([st.stand[0] for st in self.stops], dtype=np.float64)
+            lon = np.array([st.stand[1] for st in self.stops], dtype=np.float64)
+            self._stands_xy = kernels.project_equirectangular(lat, lon, self.lat0, self.lon0)
+        return self._stands_xy
+
     def _lift_events(self, s: int, e: int, c: int) -> list[tuple[int, int, float]] | None:
         """Bin lifts during a dwell as ``(fix before, fix after, count)``; None without a lift counter.
 
@@ -1091,12 +1120,7 @@ class VehicleChecker:
         t, x, y, valid = buf["t"], buf["x"], buf["y"], buf["valid"]
         if all(st.index in self._visits for st in self.stops):
             return
-        sx, sy = kernels.project_equirectangular(
-            np.array([st.lat for st in self.stops]),
-            np.array([st.lon for st in self.stops]),
-            self.lat0,
-            self.lon0,
-        )
+        sx, sy = self._stands()
         det_ok = buf["det_ok"]
         for s, e, c in zip(starts.tolist(), ends.tolist(), closes.tolist(), strict=True):
             idx = s + np.flatnonzero(det_ok[s : e + 1])
@@ -1237,67 +1261,96 @@ class VehicleChecker:
             )
         )
 
-    def _serve_unseen(self) -> None:
-        """At close: lifts counted across a silence outside any serving dwell serve a reachable stop.
+    def _serve_unseen(self) -> list[tuple[float, float]]:
+        """At close: place lifts counted across silences outside any serving dwell.
 
         A lift seen as a counter rise between fixes ``p`` and ``q`` that no
         serving dwell covers happened at a stop the truck could reach on the
-        way: one with ``|p - s| + |s - q| <= unseen_speed_mps * (t_q - t_p)``.
-        The stop costing the least extra distance over ``|p - q|`` is taken,
-        preferring stops between the served ones before and after in plan order.
+        way: one with ``|p - s| + |s - q| <= unseen_speed_mps * (t_q - t_p)``,
+        preferring stops between the served ones before and after in plan
+        order. Over a short silence (up to ``max_gap_s``) the stop costing the
+        least extra distance over ``|p - q|`` is served. Over a longer one the
+        lifts go to the next stops in plan order (skipping stops seen passed by
+        without service before the silence), marked unverified (lifted,
+        unseen). Returns the long silences that may still hide a service: those
+        with lifts left over, or with no lift counter.
         """
         r = self.rules
         buf = self._buf
         valid = buf["valid"]
-        vi = np.flatnonzero(valid & np.isfinite(buf["lifts"]))
-        if vi.shape[0] < 2:
-            return
-        lifts = buf["lifts"][vi]
-        rise = np.flatnonzero(np.diff(lifts) >= 1.0)
-        if rise.shape[0] == 0 or all(st.index in self._visits for st in self.stops):
-            return
         t, x, y = buf["t"], buf["x"], buf["y"]
-        sx, sy = kernels.project_equirectangular(
-            np.array([st.lat for st in self.stops]),
-            np.array([st.lon for st in self.stops]),
-            self.lat0,
-            self.lon0,
-        )
+        vi = np.flatnonzero(valid)
+        hiding: list[tuple[float, float]] = []
+        if vi.shape[0] < 2:
+            return hiding
+        lifts = buf["lifts"][vi]
+        dl = np.diff(lifts)
+        long_gap = np.diff(t[vi]) > r.max_gap_s
+        for j in np.flatnonzero(long_gap & ~(dl >= 1.0) & ~(dl < 1.0)).tolist():  # no counter: may hide
+            hiding.append((float(t[vi[j]]), float(t[vi[j + 1]])))
+        rise = np.flatnonzero(dl >= 1.0)
+        sx, sy = self._stands()
         index = np.array([st.index for st in self.stops])
         for j in rise.tolist():
             p, q = int(vi[j]), int(vi[j + 1])
+            budget = float(dl[j])
             busy = [
                 v for v in self._visits.values() if v.arrival_utc is not None and v.departure_utc is not None
             ]
-            if t[q] - t[p] > r.max_gap_s or any(
-                v.arrival_utc < t[q] and v.departure_utc > t[p] for v in busy
-            ):
+            if any(v.arrival_utc < t[q] and v.departure_utc > t[p] for v in busy):
                 continue
             lo = max([v.index for v in busy if v.departure_utc <= t[p]], default=-1)
             hi = min([v.index for v in busy if v.arrival_utc >= t[q]], default=1 << 30)
             via = np.hypot(sx - x[p], sy - y[p]) + np.hypot(sx - x[q], sy - y[q])
             extra = via - math.hypot(x[q] - x[p], y[q] - y[p])
-            pending = np.array([st.index not in self._visits for st in self.stops])
+            pending = np.array([st.index not in self._visits for st in self.stops], dtype=np.bool_)
             ok = pending & (via <= r.unseen_speed_mps * (t[q] - t[p]) + r.stop_radius_m)
             between = ok & (index > lo) & (index < hi)
             ok = between if between.any() else ok
-            budget = float(lifts[j + 1] - lifts[j])
-            for k in np.flatnonzero(ok)[np.argsort(extra[ok], kind="stable")].tolist():
+            silent = bool(long_gap[j])
+            picks = np.flatnonzero(ok)
+            if silent:  # in plan order, but not stops seen passed by without service before the silence
+                since = max(
+                    [float(v.departure_utc or 0.0) for v in busy if v.index == lo], default=float(t[vi[0]])
+                )
+                picks = np.array(
+                    [k for k in picks.tolist() if not self._passed_by(k, since, float(t[p]))], dtype=np.int64
+                )
+            else:
+                picks = picks[np.argsort(extra[picks], kind="stable")]
+            for k in picks.tolist():
                 if budget < 1.0:
                     break
                 stop = self.stops[k]
                 budget -= 1.0
+                status = "unverified" if silent else "served"
                 self._visits[stop.index] = StopVisit(
-                    stop.index, stop.ref_id, "served", float(t[p]), float(t[q]), None, None
+                    stop.index, stop.ref_id, status, float(t[p]), float(t[q])
                 )
+            if silent and budget >= 1.0:
+                hiding.append((float(t[p]), float(t[q])))
+        return hiding
+
+    def _passed_by(self, k: int, t_from: float, t_to: float) -> bool:
+        """Whether an accurate fix came within ``stop_radius_m`` of stop ``k``'s stand in the span."""
+        buf = self._buf
+        t = buf["t"]
+        sel = buf["det_ok"] & (t >= t_from) & (t <= t_to)
+        if not sel.any():
+            return False
+        sx, sy = self._stands()
+        return bool(
+            (np.hypot(buf["x"][sel] - sx[k], buf["y"][sel] - sy[k]) <= self.rules.stop_radius_m).any()
+        )
 
     def _judge_unserved(self) -> None:
         """At close: each unserved stop is missed, or unverified when a data gap may hide its visit.
 
         The visit is looked for between the departure from the last stop served
         before it (in plan order) and the arrival at the first one served after
-        it. A silence of over ``max_gap_s`` in that span hides it, unless the lift
-        counter shows no bin was lifted during the silence.
+        it. A silence of over ``max_gap_s`` in that span hides it, unless the
+        lift counter shows that every bin lifted during the silence went to
+        other stops (see :meth:`_serve_unseen`).
         """
         r = self.rules
         buf = self._buf
@@ -1305,27 +1358,23 @@ class VehicleChecker:
         tv = t[valid]
         if tv.shape[0] == 0:
             return
-        self._serve_unseen()
-        lv = buf["lifts"][valid]
-        # A silence can hide a service unless the lift counter shows no lift across it.
-        gaps = np.flatnonzero((np.diff(tv) > r.max_gap_s) & ~(np.diff(lv) < 1.0))
+        hiding = self._serve_unseen()
         for stop in self.stops:
             if stop.index in self._visits:
                 continue
             lo, hi = float(tv[0]), float(tv[-1])
-            served_before = [
-                v for v in self._visits.values() if v.index < stop.index and v.departure_utc is not None
+            seen = [
+                v for v in self._visits.values() if v.status != "unverified" and v.arrival_utc is not None
             ]
-            served_after = [
-                v for v in self._visits.values() if v.index > stop.index and v.arrival_utc is not None
-            ]
-            if served_before:
-                lo = max(lo, max(v.departure_utc for v in served_before if v.departure_utc is not None))
-            if served_after:
-                hi = min(hi, min(v.arrival_utc for v in served_after if v.arrival_utc is not None))
+            before = [v.departure_utc for v in seen if v.index < stop.index and v.departure_utc is not None]
+            after = [v.arrival_utc for v in seen if v.index > stop.index and v.arrival_utc is not None]
+            if before:
+                lo = max(lo, max(before))
+            if after:
+                hi = min(hi, min(after))
             if hi < lo:
                 lo, hi = float(tv[0]), float(tv[-1])
-            hidden = bool(((tv[gaps] < hi) & (tv[gaps + 1] > lo)).any()) if gaps.size else False
+            hidden = any(a < hi and b > lo for a, b in hiding)
             status = "unverified" if hidden else "missed"
             self._visits[stop.index] = StopVisit(stop.index, stop.ref_id, status)
             if status == "missed" and AlertType.MISSED_STOP in r.checks:
@@ -1345,7 +1394,7 @@ class VehicleChecker:
         features = [point_feature(stop.lat, stop.lon, {"kind": "planned_stop", "stop_id": stop.ref_id})]
         if idx.shape[0]:
             sx, sy = kernels.project_equirectangular(
-                np.array([stop.lat]), np.array([stop.lon]), self.lat0, self.lon0
+                np.array([stop.stand[0]]), np.array([stop.stand[1]]), self.lat0, self.lon0
             )
             near = np.hypot(x[idx] - sx[0], y[idx] - sy[0])
             measured["closest_m"] = float(near.min())

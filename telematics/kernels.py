@@ -687,10 +687,19 @@ def build_reach_grid(
     empty_i = np.zeros(0, dtype=np.int64)
     if n == 0:
         return 0.0, 0.0, 1, 1, np.zeros(2, dtype=np.int64), np.zeros((0, PACK_WIDTH), dtype=np.float64)
-    x0 = min(seg_ax.min(), seg_bx.min()) - reach_m
-    y0 = min(seg_ay.min(), seg_by.min()) - reach_m
-    x1 = max(seg_ax.max(), seg_bx.max()) + reach_m
-    y1 = max(seg_ay.max(), seg_by.max()) + reach_m
+    x0 = math.inf
+    y0 = math.inf
+    x1 = -math.inf
+    y1 = -math.inf
+    for s in range(n):  # the bounding box, by scalar loop (array reductions compile slowly)
+        x0 = min(x0, seg_ax[s], seg_bx[s])
+        y0 = min(y0, seg_ay[s], seg_by[s])
+        x1 = max(x1, seg_ax[s], seg_bx[s])
+        y1 = max(y1, seg_ay[s], seg_by[s])
+    x0 -= reach_m
+    y0 -= reach_m
+    x1 += reach_m
+    y1 += reach_m
     nx = int((x1 - x0) / cell_m) + 1
     ny = int((y1 - y0) / cell_m) + 1
     radius = (cell_m / math.sqrt(2.0) + reach_m) * (1.0 + _GRID_SLACK) + 1e-9
@@ -709,20 +718,24 @@ def build_reach_grid(
         seg_ax, seg_ay, seg_bx, seg_by, keep, x0, y0, cell_m, nx, ny, radius,
         empty_i, cursor, pack,
     )  # fmt: skip
-    row = np.empty(PACK_WIDTH, dtype=np.float64)
+    # Insertion sort of each cell's rows by (key, id), column by column: cell lists are
+    # short, and scalar loops compile far faster than row slices.
+    tmp = np.empty(PACK_WIDTH, dtype=np.float64)
     for c in range(nx * ny):
         lo = cell_start[c]
         hi = cell_start[c + 1]
-        # insertion sort by (key, id): cell lists are short
         for a in range(lo + 1, hi):
-            row[:] = pack[a]
-            k = row[PACK_KEY]
-            s = row[PACK_SEG]
+            for col in range(PACK_WIDTH):
+                tmp[col] = pack[a, col]
+            k = tmp[PACK_KEY]
+            sid = tmp[PACK_SEG]
             b = a - 1
-            while b >= lo and (pack[b, PACK_KEY] > k or (pack[b, PACK_KEY] == k and pack[b, PACK_SEG] > s)):
-                pack[b + 1] = pack[b]
+            while b >= lo and (pack[b, PACK_KEY] > k or (pack[b, PACK_KEY] == k and pack[b, PACK_SEG] > sid)):
+                for col in range(PACK_WIDTH):
+                    pack[b + 1, col] = pack[b, col]
                 b -= 1
-            pack[b + 1] = row
+            for col in range(PACK_WIDTH):
+                pack[b + 1, col] = tmp[col]
     return x0, y0, nx, ny, cell_start, pack
 
 
@@ -835,7 +848,7 @@ def corridor_distance(
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def corridor_nearest(
     px: FloatArray,
     py: FloatArray,
@@ -848,12 +861,13 @@ def corridor_nearest(
     cell_pack: FloatArray,
     cap_m: float,
 ) -> tuple[FloatArray, IntArray, FloatArray]:
-    """Like :func:`corridor_distance`, also returning the segment id and ``t`` per point."""
+    """Like :func:`corridor_distance` (serially: it serves small streaming chunks), also returning
+    the segment id and ``t`` per point."""
     n = px.shape[0]
     dist = np.empty(n, dtype=np.float64)
     seg = np.empty(n, dtype=np.int64)
     tt = np.empty(n, dtype=np.float64)
-    for k in prange(n):
+    for k in range(n):
         d, s, t = reach_nearest(px[k], py[k], x0, y0, cell_m, nx, ny, cell_start, cell_pack, cap_m)
         dist[k] = d
         seg[k] = s
@@ -861,7 +875,7 @@ def corridor_nearest(
     return dist, seg, tt
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def max_value_near(
     px: FloatArray,
     py: FloatArray,
@@ -886,7 +900,7 @@ def max_value_near(
     n = px.shape[0]
     out = np.full(n, np.nan)
     r2 = radius_m * radius_m
-    for q in prange(n):
+    for q in range(n):
         fx = (px[q] - x0) / cell_m
         fy = (py[q] - y0) / cell_m
         if not (fx >= 0.0 and fy >= 0.0 and fx < nx and fy < ny):

@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from core.domain import Plan, PlanBreak, PlanStop, Route, StopKind, TimeWindow
 from core.roads import RoadNetwork
+from telematics.checks import yard_points
 from telematics.corridor import RouteCorridor
 from telematics.simulate import (
     DetourSpec,
@@ -129,7 +130,10 @@ def plan_detour(
         for via in [first, *others]:
             out = network.route(int(ends[0]), via)
             back = network.route(via, int(ends[1]))
-            via_coords = ((prev.lat, prev.lon), *out.coords, *back.coords[1:], (stop.lat, stop.lon))
+            # from where the truck stood at the previous stop to where it stands at this one
+            src: tuple[float, float] = prev.leg_coords[-1] if prev.leg_coords else (prev.lat, prev.lon)
+            dst: tuple[float, float] = stop.leg_coords[-1] if stop.leg_coords else (stop.lat, stop.lon)
+            via_coords = (src, *out.coords, *back.coords[1:], dst)
             pts = np.array(via_coords)
             path_xy = _densify(_local_xy(pts[:, 0], pts[:, 1], lat0, lon0), step_m=10.0)
             off = cKDTree(route_xy).query(path_xy)[0] > 50.0
@@ -183,7 +187,8 @@ def quick_plan(
     """A small collection plan on the road network, without the solver: fast and repeatable.
 
     A depot and a transfer station at random nodes; each truck gets a cluster of
-    collection nodes within 800 m of a random centre (at least 25 m apart),
+    collection nodes within 800 m of a random centre (at least 25 m apart; each
+    bin stands up to 25 m from its node, where the truck stops),
     served in nearest-neighbour order from the depot, with one unload at the
     transfer station after about 60 % of its stops. Legs are the network's
     fastest paths with their travel times; service takes 45-150 s, unloading
@@ -259,12 +264,17 @@ def quick_plan(
                     max(0, arrival - int(rng.integers(20, 61)) * 60), arrival + int(rng.integers(10, 31)) * 60
                 )
             ref = {StopKind.COLLECTION: f"P{v}-{k}", StopKind.UNLOAD: "F1", StopKind.DEPOT_END: "D1"}[kind]
+            lat, lon = float(network.lat[node]), float(network.lon[node])
+            if kind == StopKind.COLLECTION:  # the bin stands at the kerb, up to 25 m from the road node
+                off, bearing = float(rng.uniform(0.0, 25.0)), float(rng.uniform(0.0, 2 * math.pi))
+                lat += math.degrees(off * math.cos(bearing) / 6_371_008.8)
+                lon += math.degrees(off * math.sin(bearing) / (6_371_008.8 * math.cos(math.radians(lat))))
             plan_stops.append(
                 PlanStop(
                     kind,
                     ref,
-                    float(network.lat[node]),
-                    float(network.lon[node]),
+                    lat,
+                    lon,
                     arrival,
                     arrival,
                     arrival + service,
@@ -351,6 +361,7 @@ def build_scenario(
     detour_m: float = 50.0,
     detour_s: float = 60.0,
     rejoin_s: float = 30.0,
+    yard_m: float = 200.0,
 ) -> Scenario:
     """A labelled day on ``network``: three trucks and a sweeper, violations and look-alikes.
 
@@ -369,8 +380,9 @@ def build_scenario(
 
     Ground truth follows what really happened in the simulation. A detour is
     labelled when the noise-free truck was over ``detour_m`` off the planned
-    road for ``detour_s`` + 15 s or more (back on the road for less than
-    ``rejoin_s`` does not end it); within 15 s of ``detour_s`` it is too close
+    road, outside the ``yard_m`` yards of depot and facilities, for
+    ``detour_s`` + 15 s or more (back on the road for less than ``rejoin_s``
+    does not end it); within 15 s of ``detour_s`` it is too close
     to call and left out of the scoring (``ignored``); shorter excursions are
     look-alikes. Every served windowed stop reached later than its window end +
     ``grace_s`` is labelled late (a hold-up delays the stops after it too),
@@ -406,7 +418,7 @@ def build_scenario(
         plan, day_start_utc=day0, interval_s=intervals, noise_m=(0.0, 0.0), seed=seed, events=events,
         limit_fn=limit_fn,
     )  # fmt: skip
-    labels, ignored = _detour_truth(plan, clean, detour_m, detour_s, rejoin_s, lookalikes)
+    labels, ignored = _detour_truth(plan, clean, detour_m, detour_s, rejoin_s, yard_m, lookalikes)
     for lab in sim.labels:
         if lab["type"] == "speeding" and factors.get((lab["vehicle_id"], lab["stop_index"]), 1.0) >= 1.3:
             labels.append({k: lab[k] for k in ("type", "vehicle_id", "start_utc", "end_utc")})
@@ -505,7 +517,7 @@ def _truck_events(
                     vid,
                     k,
                     float(rng.uniform(480, 1800)),
-                    float(rng.uniform(40, 120)),
+                    float(rng.uniform(30, 110)),
                     float(rng.uniform(0, 360)),
                 )
             )
@@ -517,12 +529,20 @@ def _truck_events(
         lookalikes.append({"kind": "speed_near_limit", "vehicle_id": vid, "stop_index": k})
 
 
+def _haversine(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
+    """Great-circle distance from each point to ``(lat0, lon0)`` (m)."""
+    from core.geo import haversine_m
+
+    return haversine_m(lat, lon, lat0, lon0)
+
+
 def _detour_truth(
     plan: Plan,
     clean: SimulatedDay,
     detour_m: float,
     detour_s: float,
     rejoin_s: float,
+    yard_m: float,
     lookalikes: list[dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Detour labels (and too-close-to-call cases) from the noise-free drive against the corridor."""
@@ -535,9 +555,10 @@ def _detour_truth(
         vid = lab["vehicle_id"]
         track = clean.tracks[vid]
         inside = (track.ts_utc >= lab["start_utc"]) & (track.ts_utc <= lab["end_utc"])
-        off = (
-            RouteCorridor.from_route(routes[vid]).distance_m(track.lat[inside], track.lon[inside]) > detour_m
-        )
+        lat, lon = track.lat[inside], track.lon[inside]
+        off = RouteCorridor.from_route(routes[vid]).distance_m(lat, lon) > detour_m
+        for ylat, ylon in yard_points(routes[vid]):  # leaving the road in a yard is no detour
+            off &= _haversine(lat, lon, ylat, ylon) > yard_m
         t_in = track.ts_utc[inside]
         runs: list[list[float]] = []
         for k in np.flatnonzero(off).tolist():

@@ -352,3 +352,30 @@ def test_track_columns_reject_malformed_input() -> None:
     checker.close()
     with pytest.raises(ValidationError, match="closed"):
         checker.push([1.0], [39.0], [-76.0])
+
+
+def test_stops_are_matched_where_the_truck_stands_not_at_the_kerbside_bin() -> None:
+    """Bins 35 m off the road (the leg still ends on the road): every stop is served, none missed."""
+    stops = [
+        dataclasses.replace(s, lat=s.lat + 35.0 / 111_195.0) if s.kind.value == "collection" else s
+        for s in ROUTE_W.stops
+    ]
+    route = dataclasses.replace(ROUTE_W, stops=tuple(stops))
+    sim = simulate_plan(make_plan(route), day_start_utc=DAY_START_UTC, interval_s=5.0, seed=11)
+    checker = VehicleChecker.for_route(route, day_start_utc=DAY_START_UTC, rules=RULES)
+    result = check_track(checker, sim.tracks["T1"])
+    assert result.alerts == []
+    assert [v.status for v in result.stops] == ["served"] * len(STOPS)
+
+
+def test_lifts_in_a_long_silence_go_to_the_next_stops_in_plan_order() -> None:
+    """Three stops served inside a 7 min silence are unverified (lifted, unseen), not missed."""
+    sim = simulate_plan(PLAN, day_start_utc=DAY_START_UTC, interval_s=5.0, seed=12)
+    a = next(v["departure_utc"] for v in sim.visits if v["stop_index"] == 2) + 20.0
+    b = next(v["arrival_utc"] for v in sim.visits if v["stop_index"] == 6) - 20.0
+    sim = drop_fixes(sim, "T1", a, b)
+    checker = VehicleChecker.for_route(ROUTE_W, day_start_utc=DAY_START_UTC, rules=RULES)
+    result = check_track(checker, sim.tracks["T1"])
+    assert b - a > 400.0
+    assert [v.status for v in result.stops] == ["served"] * 2 + ["unverified"] * 3 + ["served"] * 3
+    assert kinds(result.alerts) == ["gps_gap"]
