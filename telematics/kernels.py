@@ -124,7 +124,17 @@ def point_segment_distance2(
     """
     dx = bx - ax
     dy = by - ay
-    len2 = dx * dx + dy * dy
+    return _clamped_projection(px, py, ax, ay, dx, dy, dx * dx + dy * dy)
+
+
+@njit(cache=True)
+def _clamped_projection(
+    px: float, py: float, ax: float, ay: float, dx: float, dy: float, len2: float
+) -> tuple[float, float]:
+    """Squared distance from ``p`` to the segment ``a + t d`` (``t`` in [0, 1]) and ``t``.
+
+    ``len2 = |d|^2`` is passed in so packed segments reuse their stored value.
+    """
     t = 0.0
     if len2 > 0.0:
         t = ((px - ax) * dx + (py - ay) * dy) / len2
@@ -751,16 +761,7 @@ def packed_distance2(px: float, py: float, cell_pack: FloatArray, k: int) -> tup
     dx = cell_pack[k, PACK_DX]
     dy = cell_pack[k, PACK_DY]
     len2 = cell_pack[k, PACK_LEN2]
-    t = 0.0
-    if len2 > 0.0:
-        t = ((px - ax) * dx + (py - ay) * dy) / len2
-        if t < 0.0:
-            t = 0.0
-        elif t > 1.0:
-            t = 1.0
-    qx = ax + t * dx - px
-    qy = ay + t * dy - py
-    return qx * qx + qy * qy, t
+    return _clamped_projection(px, py, ax, ay, dx, dy, len2)
 
 
 @njit(cache=True)
