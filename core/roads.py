@@ -305,7 +305,7 @@ class RoadNetwork:
         )
         self._tree = cKDTree(self._proj.to_xy(self.lat, self.lon))
 
-        self._edge_lines: list[tuple[NDArray[np.float64], str]] | None = None
+        self._edge_lines: list[tuple[NDArray[np.float64], str, float]] | None = None
         self._bbox: tuple[float, float, float, float] | None = None
 
     # ------------------------------------------------------------------ loading
@@ -424,8 +424,8 @@ class RoadNetwork:
     def bbox(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` in degrees, over nodes and edge geometries."""
         if self._bbox is None:
-            lon = np.concatenate([self.lon, *(line[:, 0] for line, _ in self._lines())])
-            lat = np.concatenate([self.lat, *(line[:, 1] for line, _ in self._lines())])
+            lon = np.concatenate([self.lon, *(line[:, 0] for line, _, _ in self._lines())])
+            lat = np.concatenate([self.lat, *(line[:, 1] for line, _, _ in self._lines())])
             self._bbox = (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
         return self._bbox
 
@@ -594,10 +594,10 @@ class RoadNetwork:
         latlon[-1] = end
         return latlon
 
-    def _lines(self) -> list[tuple[NDArray[np.float64], str]]:
-        """Cached ``edge_lines`` (arrays read-only)."""
+    def _lines(self) -> list[tuple[NDArray[np.float64], str, float]]:
+        """Cached :meth:`edge_speed_lines` (arrays read-only)."""
         if self._edge_lines is None:
-            lines: list[tuple[NDArray[np.float64], str]] = []
+            lines: list[tuple[NDArray[np.float64], str, float]] = []
             nodes = self.graph.nodes
             for u, v, data in self.graph.edges(data=True):
                 geom = data.get("geometry")
@@ -608,7 +608,8 @@ class RoadNetwork:
                         [[nodes[u]["x"], nodes[u]["y"]], [nodes[v]["x"], nodes[v]["y"]]], dtype=np.float64
                     )
                 xy.flags.writeable = False
-                lines.append((xy, _highway_class(data.get("highway"))))
+                speed = float(data.get("speed_kph", math.nan))
+                lines.append((xy, _highway_class(data.get("highway")), speed))
             self._edge_lines = lines
         return self._edge_lines
 
@@ -622,4 +623,8 @@ class RoadNetwork:
             ``(k, 2)`` array of ``(lon, lat)`` degrees and its highway class
             (the first one if osmnx merged several, ``"unknown"`` if absent).
         """
+        return [(xy, highway) for xy, highway, _ in self._lines()]
+
+    def edge_speed_lines(self) -> list[tuple[NDArray[np.float64], str, float]]:
+        """:meth:`edge_lines` with each edge's ``speed_kph`` (posted or imputed; NaN if absent)."""
         return list(self._lines())

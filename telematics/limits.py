@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -55,12 +55,6 @@ TRUCK_CLASS_LIMITS_KPH: dict[str, float] = {
 
 DEFAULT_MATCH_M = 40.0
 """Roads within this of a position may be the one it is on (m): about 2.5 sigma of 15 m GPS noise."""
-
-
-def _highway(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        value = value[0] if value else None
-    return "unknown" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -159,16 +153,10 @@ class RoadLimits:
         else its ``speed_kph`` (posted ``maxspeed`` or osmnx's class mean), in m/s.
         """
         lines: list[tuple[FloatArray, float]] = []
-        nodes = network.graph.nodes
-        for u, v, data in network.graph.edges(data=True):
-            geom = data.get("geometry")
-            if geom is not None:
-                lonlat = np.asarray(geom.coords, dtype=np.float64)[:, :2]
-            else:
-                lonlat = np.array([[nodes[u]["x"], nodes[u]["y"]], [nodes[v]["x"], nodes[v]["y"]]])
-            kph = float(data.get("speed_kph", math.nan))
-            if class_limits_kph is not None and _highway(data.get("highway")) in class_limits_kph:
-                kph = float(class_limits_kph[_highway(data.get("highway"))])
+        for lonlat, highway, speed_kph in network.edge_speed_lines():
+            kph = speed_kph
+            if class_limits_kph is not None and highway in class_limits_kph:
+                kph = float(class_limits_kph[highway])
             if math.isfinite(kph) and kph > 0 and lonlat.shape[0] >= 2:
                 lines.append((lonlat[:, ::-1].copy(), kph * KPH))
         lat0 = float((network.lat.min() + network.lat.max()) / 2)
