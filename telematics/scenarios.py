@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from core.domain import Plan, PlanBreak, PlanStop, Route, StopKind, TimeWindow
 from core.roads import RoadNetwork
+from telematics import kernels
 from telematics.checks import yard_points
 from telematics.corridor import RouteCorridor
 from telematics.simulate import (
@@ -40,13 +41,13 @@ from telematics.simulate import (
 if TYPE_CHECKING:
     from telematics.limits import RoadLimits
 
-EARTH_RADIUS_M = 6_371_008.8
-
 
 def _local_xy(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> np.ndarray:
-    """Equirectangular metres about ``(lat0, lon0)``; ``(n, 2)``."""
-    k = np.pi / 180.0 * EARTH_RADIUS_M
-    return np.column_stack(((lon - lon0) * k * np.cos(np.radians(lat0)), (lat - lat0) * k))
+    """:func:`telematics.kernels.project_equirectangular` as one ``(n, 2)`` array (m)."""
+    x, y = kernels.project_equirectangular(
+        np.ascontiguousarray(lat, dtype=np.float64), np.ascontiguousarray(lon, dtype=np.float64), lat0, lon0
+    )
+    return np.column_stack((x, y))
 
 
 def _densify(xy: np.ndarray, step_m: float) -> np.ndarray:
