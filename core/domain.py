@@ -81,6 +81,12 @@ class AlertType(StrEnum):
     SPEEDING = "speeding"
     GPS_GAP = "gps_gap"
     COVERAGE_SHORTFALL = "coverage_shortfall"
+    ILLEGAL_DUMP = "illegal_dump"
+    UNPERMITTED_TRANSPORT = "unpermitted_transport"
+    OFF_HOURS = "off_hours"
+    RESTRICTED_ZONE = "restricted_zone"
+    WEIGHT_DISCREPANCY = "weight_discrepancy"
+    TICKET_MISMATCH = "ticket_mismatch"
 
 
 # --------------------------------------------------------------------------- checks
@@ -504,6 +510,8 @@ class Alert:
 
     ``key`` is stable for the same finding, so re-processing raises no duplicate.
     ``evidence`` is GeoJSON (a FeatureCollection of the track piece).
+    ``confidence`` (0..1) says how sure the checker is; ``signals`` names what raised
+    the alert (for example ``"stop_outside_places"``, ``"body_tipping"``, ``"load_drop"``).
     """
 
     type: AlertType
@@ -515,11 +523,16 @@ class Alert:
     measured: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
     stop_id: str | None = None
+    confidence: float = 1.0
+    signals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         record = f"Alert {self.type} of '{self.vehicle_id}'"
         object.__setattr__(self, "type", _check_enum(record, "type", self.type, AlertType))
         _check_lat_lon(record, self.lat, self.lon)
+        if not isinstance(self.confidence, int | float) or not 0.0 <= self.confidence <= 1.0:
+            raise ValidationError(record, "confidence", f"must be within 0..1, got {self.confidence!r}")
+        object.__setattr__(self, "signals", tuple(str(s) for s in self.signals))
         if self.end_utc < self.start_utc:
             raise ValidationError(record, "end_utc", "must be >= start_utc")
 
