@@ -263,9 +263,11 @@ def test_migrations_twice_are_a_no_op(url: str) -> None:
         s.add_positions(_fixes("truck-1", 3))
     with Store.open(url) as s:
         s.migrate()
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        script = ScriptDirectory.from_config(alembic_config())
+        head = script.get_current_head()
+        newest = max(rev.revision for rev in script.walk_revisions())
         with s.engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0003"
+            assert MigrationContext.configure(conn).get_current_revision() == head == newest
         assert s.get_plan(plan_id) == make_plan()
         assert s.count_positions() == 3
         assert {"plans", "positions", "alerts", "districts", "alembic_version"} <= set(
