@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_enforcement import add_parsers as add_enforcement_parsers
 from core.errors import FleetError
 from core.settings import Settings
 
@@ -75,11 +76,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
                 district_file=Path(args.district) if args.district else None,
                 step=step,
                 solver_progress=on_solution,
+                sweep_time_limit_s=args.sweep_time_limit,
             )
             progress.update(steps, completed=len(STEPS), description="demo: done")
             progress.update(solver, completed=args.time_limit)
     _print_summary(result, time.perf_counter() - started)
-    return 1 if result.planned.violations else 0
+    swept_ok = all(not r.violations for r in result.cleaning.values())
+    return 1 if result.planned.violations or not swept_ok else 0
 
 
 def _print_summary(result: DemoResult, elapsed_s: float) -> None:
@@ -106,7 +109,7 @@ def _print_summary(result: DemoResult, elapsed_s: float) -> None:
     console.print(table)
     plan = result.planned.plan
     console.print(
-        f"vehicles used: {len(plan.routes)} of {len(result.district.vehicles)}; "
+        f"vehicles used: {len(plan.routes)} of {len(result.planned.problem.vehicles)}; "
         f"points served: {sum(len(r.collections) for r in plan.routes)} of {len(result.district.points)}; "
         f"unserved: {len(plan.unserved)}"
     )
@@ -126,9 +129,41 @@ def _print_summary(result: DemoResult, elapsed_s: float) -> None:
         f"stored: plan {result.plan_id}, {result.positions_stored} new positions, "
         f"{result.alerts_stored} new alerts"
     )
+    _print_street_cleaning(result)
     for name, path in result.files.items():
         console.print(f"wrote {name}: {path}")
     console.print(f"done in {elapsed_s:.1f} s")
+
+
+_DONE = {"sweep": "swept", "wash": "washed"}
+
+
+def _print_street_cleaning(result: DemoResult) -> None:
+    """One line per sweeping/washing plan (coverage, km swept and deadheaded), then its vehicles."""
+    for activity, r in result.cleaning.items():
+        p = r.plan
+        by_class = ", ".join(f"{k} {100 * v:.1f} %" for k, v in p.coverage_by_class().items())
+        console.print(
+            f"{activity}: coverage {100 * p.coverage():.1f} % ({by_class or 'nothing due'}); "
+            f"{p.swept_m / 1000:.1f} km {_DONE.get(activity, activity)}, "
+            f"{p.deadhead_m / 1000:.1f} km deadhead; "
+            f"{len(p.routes)} vehicle(s); {len(p.left_out)} pass(es) left out; "
+            f"verifier: {len(r.violations)} violation(s)"
+        )
+        for v in r.violations[:10]:
+            console.print(f"  [red]{v}[/red]")
+        for route in p.routes:
+            console.print(
+                f"  {route.vehicle_id}: {len(route.services)} segments, {route.swept_m / 1000:.1f} km + "
+                f"{route.deadhead_m / 1000:.1f} km deadhead, "
+                f"{route.start_s / 3600:.2f}-{route.end_s / 3600:.2f} h, "
+                f"{route.dumps} dump(s), {route.refills} refill(s)"
+            )
+        reasons: dict[str, int] = {}
+        for t in p.left_out:
+            reasons[t.reason] = reasons.get(t.reason, 0) + 1
+        for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1])[:5]:
+            console.print(f"  left out {n}: {reason}")
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -141,6 +176,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    if args.family == "carp":
+        from routing.carp_bench import run_carp_cli
+
+        return run_carp_cli(args.file, args.time_limit, args.solution, args.workers)
     from routing.bench import run_cli
 
     return run_cli(args.family, args.file, args.time_limit, args.solution, args.workers)
@@ -150,16 +189,18 @@ def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from core.roads import RoadNetwork
+    from telematics.enforcement_eval import evaluate_enforcement
     from telematics.evaluate import evaluate_telematics
 
     network = RoadNetwork.load(Path(args.osm) if args.osm else settings.osm_file, settings.cache_dir)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    scores = {k: v.as_dict() for k, v in evaluate_telematics(network, seeds).items()}
+    evaluate = evaluate_enforcement if args.target == "enforcement" else evaluate_telematics
+    scores = {k: v.as_dict() for k, v in evaluate(network, seeds).items()}
     if args.json:
         sys.stdout.write(json.dumps(scores) + "\n")
         return 0
     table = Table(
-        title=f"telematics checker over {args.seeds} simulated days (seeds {seeds.start}-{seeds.stop - 1})"
+        title=f"{args.target} checks over {args.seeds} simulated days (seeds {seeds.start}-{seeds.stop - 1})"
     )
     for col in ("alert type", "precision", "recall", "true pos.", "false pos.", "false neg."):
         table.add_column(col, justify="left" if col == "alert type" else "right")
@@ -185,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="seed of district, detour and GPS noise")
     demo.add_argument("--points", type=int, default=300, help="number of collection points")
     demo.add_argument("--time-limit", type=float, default=30.0, help="solver time limit (s)")
+    demo.add_argument(
+        "--sweep-time-limit", type=float, default=8.0, help="time limit per street-cleaning solve (s)"
+    )
     demo.add_argument("--day", help="planned day, YYYY-MM-DD (default: tomorrow)")
     demo.add_argument("--output", help="output folder (default: settings output_dir)")
     demo.add_argument("--osm", help="OSM XML road network file (default: the embedded Baltimore extract)")
@@ -195,17 +239,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench", help="solve one benchmark instance file; print one JSON object (progress on stderr)"
     )
-    bench.add_argument("family", choices=("wcvrptw", "solomon", "cvrplib"), help="instance file format")
+    bench.add_argument(
+        "family", choices=("wcvrptw", "solomon", "cvrplib", "carp"), help="instance file format"
+    )
     bench.add_argument("file", help="instance file")
     bench.add_argument("--time-limit", type=float, required=True, help="solver time limit (s)")
-    bench.add_argument("--solution", help='write {"routes": [[0, ..., 0], ...]} (data-row positions) here')
+    bench.add_argument(
+        "--solution",
+        help='write {"routes": [[0, ..., 0], ...]} (data-row positions; carp: [[[from, to], ...], ...]) here',
+    )
     bench.add_argument("--workers", type=int, help="parallel solver workers (if the solver supports them)")
     evaluate = sub.add_parser("evaluate", help="measure a checker against labelled simulated days")
-    evaluate.add_argument("target", choices=("telematics",), help="what to evaluate")
+    evaluate.add_argument("target", choices=("telematics", "enforcement"), help="what to evaluate")
     evaluate.add_argument("--seeds", type=int, default=20, help="number of simulated days")
     evaluate.add_argument("--first-seed", type=int, default=0, help="seed of the first day")
     evaluate.add_argument("--osm", help="OSM XML road network file (default: the embedded Baltimore extract)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.set_defaults(enforcement_handlers=add_enforcement_parsers(sub))
     return parser
 
 
@@ -215,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     settings = Settings()
     commands = {"demo": _demo, "serve": _serve, "bench": _bench, "evaluate": _evaluate}
+    commands |= args.enforcement_handlers
     try:
         return commands[args.command](args, settings)
     except FleetError as exc:

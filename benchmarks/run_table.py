@@ -327,7 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the table(s); returns 0."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-limit", type=float, required=True, help="solver time limit per instance (s)")
-    parser.add_argument("--families", default="wcvrptw,solomon,cvrplib", help="comma-separated families")
+    parser.add_argument(
+        "--families", default="wcvrptw,solomon,cvrplib", help="comma-separated families (also: carp)"
+    )
     parser.add_argument("--pyvrp", action="store_true", help="also run PyVRP at the same budget")
     parser.add_argument(
         "--data", type=Path, default=None, help="benchmarks folder (default ../shared/benchmarks)"
@@ -340,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(",")) if args.only else None
     for name in [f.strip() for f in args.families.split(",") if f.strip()]:
+        if name == "carp":  # arc routing (gdb, val): its own table, see benchmarks/carp_table.py
+            from carp_table import run_carp_family
+
+            md = run_carp_family(data, args.time_limit, args.out, workers=args.workers, only=only)
+            _log(f"wrote {md}" if md else f"no carp instances under {data}")
+            continue
         family = Family(name)
         rows: list[tuple[Instance, dict[str, Any], PeerResult | None]] = []
         load_start = os.getloadavg()[0]

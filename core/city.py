@@ -9,6 +9,7 @@ embedded default city is downtown Baltimore (``core/data/baltimore.osm.bz2``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,9 @@ FIXED_WINDOWS = (
 
 BALTIMORE_SERVICE_BOX = (-76.6081, 39.2586, -76.5288, 39.3065)
 """West, south, east, north of the shipped Baltimore extract's declared area (degrees)."""
+
+BALTIMORE_CORE_BOX = (-76.5883, 39.2778, -76.5645, 39.2921)
+"""West, south, east, north of the demo district's core area (degrees): streets swept and washed daily."""
 
 
 def _pick_node(network: RoadNetwork, lat: float, lon: float) -> tuple[float, float]:
@@ -161,6 +165,58 @@ def _fleet(depot_id: str) -> tuple[Vehicle, ...]:
     return tuple(vehicles)
 
 
+def _street_fleet(depot_id: str) -> tuple[Vehicle, ...]:
+    """Two day sweepers, one night sweeper and two water-washers.
+
+    Sweepers: ``capacity_kg`` is the debris hopper (kg), ``capacity_l`` its volume (l).
+    Washers: ``capacity_l`` is the water tank (l), ``capacity_kg`` the payload (kg).
+    """
+    day, lunch = TimeWindow(6 * H, 15 * H), TimeWindow(10 * H, 12 * H)
+    night, night_break = TimeWindow(21 * H, 30 * H), TimeWindow(25 * H, 26 * H)
+    rows = [
+        # id, kind, capacity kg, capacity litres, shift, break window, fixed cost, cost per km
+        ("SWP-01", VehicleKind.SWEEPER, 800.0, 2_000.0, day, lunch, 120.0, 1.5),
+        ("SWP-02", VehicleKind.SWEEPER, 800.0, 2_000.0, day, lunch, 120.0, 1.5),
+        ("SWN-01", VehicleKind.SWEEPER, 800.0, 2_000.0, night, night_break, 140.0, 1.5),
+        ("WSH-01", VehicleKind.WASHER, 9_000.0, 8_000.0, day, lunch, 110.0, 1.4),
+        ("WSH-02", VehicleKind.WASHER, 9_000.0, 8_000.0, day, lunch, 110.0, 1.4),
+    ]
+    return tuple(
+        Vehicle(
+            vid,
+            kind,
+            depot_id=depot_id,
+            streams=frozenset({Stream.STREET_DEBRIS}),
+            capacity_kg=kg,
+            capacity_l=litres,
+            shift=shift,
+            break_window=brk,
+            break_duration_s=1800,
+            fixed_cost=fixed,
+            cost_per_km=per_km,
+            max_speed_mps=50 / 3.6,
+        )
+        for vid, kind, kg, litres, shift, brk, fixed, per_km in rows
+    )
+
+
+def _street_facilities(at: Callable[[float, float], tuple[float, float]]) -> tuple[Facility, ...]:
+    """A debris dump and a water point, open day and night.
+
+    The domain asks every facility to accept a stream; the water point names
+    ``street_debris`` (the washers' run-off) and is told apart by its kind: the
+    sweeping planner never dumps at a water point.
+    """
+    always = TimeWindow(0, 2 * 86_400)
+    debris = frozenset({Stream.STREET_DEBRIS})
+    return (
+        Facility("DUMP-1", "Street-debris dump", FacilityKind.DISPOSAL_SITE, *at(0.45, 0.3),
+                 accepted_streams=debris, opening=always, unload_s=600, tipping_bays=2),
+        Facility("WATER-1", "Water point", FacilityKind.WATER_POINT, *at(0.45, 0.5),
+                 accepted_streams=debris, opening=always, unload_s=900, tipping_bays=1),
+    )  # fmt: skip
+
+
 def generate_district(
     network: RoadNetwork,
     *,
@@ -170,6 +226,7 @@ def generate_district(
     box: tuple[float, float, float, float] = BALTIMORE_SERVICE_BOX,
     timezone: str = "America/New_York",
     window_share: float = 0.2,
+    street_cleaning: bool = True,
 ) -> District:
     """Place a believable collection district on ``network``.
 
@@ -185,12 +242,17 @@ def generate_district(
         ``(west, south, east, north)`` in degrees; points are placed inside it.
     window_share
         Fraction of points with a fixed-time collection window.
+    street_cleaning
+        Also add a street-debris dump, a water point, three sweepers (one on
+        nights) and two water-washers. They use no random draws, so the
+        collection part is the same with or without them.
 
     Returns
     -------
     District
         One depot, two transfer stations, a kitchen-waste plant, a hazardous-waste
-        site, ``n_points`` points and 10 vehicles.
+        site, ``n_points`` points and 10 collection trucks (plus the street-cleaning
+        facilities and fleet).
     """
     if n_points < 1:
         raise ValidationError("district generator", "n_points", f"must be >= 1, got {n_points}")
@@ -271,11 +333,13 @@ def generate_district(
                 time_windows=windows,
             )
         )
+    street_facilities = _street_facilities(at) if street_cleaning else ()
+    street_fleet = _street_fleet(depot.id) if street_cleaning else ()
     return District(
         name=name,
         timezone=timezone,
         depots=(depot,),
-        facilities=facilities,
+        facilities=(*facilities, *street_facilities),
         points=tuple(points),
-        vehicles=_fleet(depot.id),
+        vehicles=(*_fleet(depot.id), *street_fleet),
     )

@@ -3,15 +3,17 @@
 A plan is a FeatureCollection. Each feature has ``properties.kind``:
 
 - ``route``: LineString of the whole day's road path; ``vehicle_id``, ``vehicle_kind``,
-  ``distance_m``, ``duration_s``.
+  ``distance_m``, ``duration_s``, ``start``, ``end``, ``depot_id``.
 - ``stop``: Point; ``vehicle_id``, ``stop_id``, ``seq``, ``stop_type`` (``collection`` or
   ``unload``), ``facility_id`` (unload stops), ``tw_start``, ``tw_end`` (ISO 8601 UTC, or
   null when the stop has no window), ``service_s``, ``eta`` (planned service start,
-  ISO 8601 UTC), ``stream``, ``expected_kg``.
+  ISO 8601 UTC), ``stream``, ``expected_kg``, ``path_index`` (the vertex of the route's
+  LineString where the truck stands to serve the stop).
 - ``facility``: Point; ``id``, ``facility_kind`` (``depot``, ``transfer_station``, ...),
   ``name``, ``approved_for_spoil``, ``accepted_streams``.
 
-Coordinates are ``[lon, lat]`` in WGS 84, as GeoJSON requires.
+Coordinates are ``[lon, lat]`` in WGS 84, as GeoJSON requires. The reader is
+:func:`core.plan_reader.plan_from_geojson`.
 """
 
 from __future__ import annotations
@@ -66,10 +68,12 @@ def plan_to_geojson(plan: Plan, district: District) -> dict[str, Any]:
         features.append({"type": "Feature", "geometry": _point(f.lat, f.lon), "properties": props})
     for route in plan.routes:
         line: list[list[float]] = []
+        path_index: list[int] = []
         for stop in route.stops:
             for lat, lon in stop.leg_coords:
                 if not line or line[-1] != [lon, lat]:
                     line.append([lon, lat])
+            path_index.append(max(0, len(line) - 1))
         vehicle = vehicles.get(route.vehicle_id)
         features.append(
             {
@@ -83,11 +87,12 @@ def plan_to_geojson(plan: Plan, district: District) -> dict[str, Any]:
                     "duration_s": route.duration_s,
                     "start": when(route.stops[0].departure_s) if route.stops else None,
                     "end": when(route.stops[-1].arrival_s) if route.stops else None,
+                    "depot_id": route.stops[0].ref_id if route.stops else None,
                 },
             }
         )
         seq = 0
-        for stop in route.stops:
+        for k, stop in enumerate(route.stops):
             if stop.kind not in (StopKind.COLLECTION, StopKind.UNLOAD):
                 continue
             seq += 1
@@ -105,6 +110,7 @@ def plan_to_geojson(plan: Plan, district: District) -> dict[str, Any]:
                 "eta": when(stop.start_s),
                 "stream": point.stream.value if point else None,
                 "expected_kg": point.expected_kg if point else None,
+                "path_index": path_index[k],
             }
             features.append({"type": "Feature", "geometry": _point(stop.lat, stop.lon), "properties": props})
     return {

@@ -14,10 +14,13 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
+from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
 from core.domain import Alert, District, Plan
+from core.sweep_plan import SweepingPlan
 
 ATTRIBUTION = "Map data (c) OpenStreetMap contributors, ODbL"
 """Attribution printed on every map."""
@@ -32,6 +35,7 @@ def render_map(
     district: District,
     plan: Plan | None = None,
     alerts: Sequence[Alert] = (),
+    sweeping: Sequence[SweepingPlan] = (),
     title: str = "",
     dpi: int = 130,
 ) -> Path:
@@ -49,6 +53,9 @@ def render_map(
         Routes to draw along their road geometry.
     alerts
         Alerts to mark in red and label with their type.
+    sweeping
+        Street sweeping / washing plans: each vehicle in its own colour, swept
+        or washed segments as thick solid lines, deadhead legs as thin dashed ones.
     """
     lines: list[np.ndarray] = []
     widths: list[float] = []
@@ -69,6 +76,7 @@ def render_map(
                 ax.scatter(
                     [s.lon for s in cols], [s.lat for s in cols], s=7, color=colour, zorder=4, linewidths=0
                 )
+    _draw_sweeping(ax, sweeping)
     served = {s.ref_id for r in plan.routes for s in r.collections} if plan else set()
     left = [p for p in district.points if p.id not in served]
     if left:
@@ -100,10 +108,36 @@ def render_map(
     ax.set_ylabel("latitude")
     if title:
         ax.set_title(title)
-    if plan is not None and plan.routes:
+    if (plan is not None and plan.routes) or any(sp.routes for sp in sweeping):
         ax.legend(loc="upper left", fontsize=7, ncol=2, framealpha=0.8)
     fig.text(0.99, 0.01, ATTRIBUTION, ha="right", va="bottom", fontsize=8, color="#333333")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def _draw_sweeping(ax: Axes, plans: Sequence[SweepingPlan]) -> None:
+    """Swept/washed segments (thick, solid) and deadhead legs (thin, dashed), one colour per vehicle."""
+    cmap = plt.get_cmap("Dark2")
+    k = 0
+    for sp in plans:
+        for route in sp.routes:
+            colour = cmap(k % cmap.N)
+            k += 1
+            swept = [np.array([(lon, lat) for lat, lon in v.coords]) for v in route.services]
+            dead = [
+                np.array([(lon, lat) for lat, lon in v.deadhead_coords])
+                for v in route.visits
+                if len(v.deadhead_coords) > 1
+            ]
+            # washing underneath (wide, light), sweeping on top (narrow), so both show on shared streets
+            width, alpha, z = (2.6, 0.95, 3.7) if sp.activity == "sweep" else (5.0, 0.5, 3.5)
+            ax.add_collection(
+                LineCollection(dead, colors=[colour], linewidths=1.0, linestyles="--", alpha=0.9, zorder=3.8)
+            )
+            ax.add_collection(LineCollection(swept, colors=[colour], linewidths=width, alpha=alpha, zorder=z))
+            label = f"{route.vehicle_id} {sp.activity}"
+            ax.add_line(Line2D([], [], color=colour, linewidth=width, alpha=alpha, label=label))
+    if k:
+        ax.add_line(Line2D([], [], color="#555555", linewidth=0.9, linestyle="--", label="deadhead"))

@@ -429,7 +429,19 @@ def _stop_from_dict(record: str, d: Any) -> PlanStop:
 # --------------------------------------------------------------------------- alerts
 
 
-_ALERT_KEYS = ("type", "vehicle_id", "start_utc", "end_utc", "lat", "lon", "measured", "evidence", "stop_id")
+_ALERT_KEYS = (
+    "type",
+    "vehicle_id",
+    "start_utc",
+    "end_utc",
+    "lat",
+    "lon",
+    "measured",
+    "evidence",
+    "stop_id",
+    "confidence",
+    "signals",
+)
 
 
 def alert_to_dict(alert: Alert) -> dict[str, Any]:
@@ -439,7 +451,8 @@ def alert_to_dict(alert: Alert) -> dict[str, Any]:
     -------
     dict
         ``{"type", "vehicle_id", "start_utc", "end_utc" (UTC epoch s), "lat", "lon",
-        "measured", "evidence" (GeoJSON), "stop_id"}``. ``measured`` and ``evidence``
+        "measured", "evidence" (GeoJSON), "stop_id", "confidence" (0..1), "signals"}``.
+        ``measured`` and ``evidence``
         are converted copies (tuples become lists, numpy values Python ones), so an
         alert round-trips exactly when its evidence already uses lists.
     """
@@ -453,11 +466,16 @@ def alert_to_dict(alert: Alert) -> dict[str, Any]:
         "measured": plain_json(alert.measured),
         "evidence": plain_json(alert.evidence),
         "stop_id": alert.stop_id,
+        "confidence": plain_json(alert.confidence),
+        "signals": list(alert.signals),
     }
 
 
 def alert_from_dict(d: Mapping[str, Any]) -> Alert:
     """Rebuild an alert from :func:`alert_to_dict` output.
+
+    ``confidence`` (default 1.0) and ``signals`` (default none) may be absent,
+    as in alerts written before they existed.
 
     Raises
     ------
@@ -465,6 +483,10 @@ def alert_from_dict(d: Mapping[str, Any]) -> Alert:
         If a key is missing, unknown or of the wrong type.
     """
     r = _Reader("alert", d, _ALERT_KEYS)
+    signals = r.array("signals", [])
+    for i, name in enumerate(signals):
+        if not isinstance(name, str):
+            raise r.fail(f"signals[{i}]", f"must be a string, got {name!r}")
     measured = r.mapping("measured", {})
     for k, v in measured.items():
         measured[k] = _as_float("alert", f"measured.{k}", v)
@@ -480,6 +502,8 @@ def alert_from_dict(d: Mapping[str, Any]) -> Alert:
         measured=measured,
         evidence=r.mapping("evidence", {}),
         stop_id=r.opt_text("stop_id"),
+        confidence=r.number("confidence", 1.0),
+        signals=tuple(signals),
     )
 
 

@@ -8,7 +8,10 @@ database to ``head`` before use.
 Plans are never edited in place: each save adds a new version for its
 (district, day). Positions and alerts are append-only, and saving the same fix
 (device, timestamp) or the same alert (:attr:`core.domain.Alert.key`) twice adds
-nothing.
+nothing. An alert's status moves only along :mod:`core.alert_status` and every
+change is kept in ``alert_events``; alerts are never deleted. Enforcement records
+(approved sites, restricted zones, permits, weigh tickets) are JSON bodies keyed by
+id (:mod:`core.enforcement_io`); saving one with a known id replaces it.
 
 Example
 -------
@@ -19,6 +22,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
 from pathlib import Path
@@ -34,11 +38,13 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     bindparam,
     cast,
@@ -55,20 +61,43 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core.alert_status import AlertEvent, AlertStatus, FalsePositives, check_transition, false_positives
 from core.domain import Alert, AlertType, District, Plan, Position
-from core.errors import NotFoundError
+from core.enforcement import Permit, RestrictedZone, Site, WeighTicket
+from core.enforcement_io import (
+    permit_from_dict,
+    permit_to_dict,
+    site_from_dict,
+    site_to_dict,
+    ticket_from_dict,
+    ticket_to_dict,
+    zone_from_dict,
+    zone_to_dict,
+)
+from core.errors import NotFoundError, ValidationError
 from core.serialize import district_from_dict, district_to_dict, plain_json, plan_from_dict, plan_to_dict
+from core.sweep_plan import (
+    PlannedPass,
+    SweepingPlan,
+    planned_passes,
+    sweep_plan_from_dict,
+    sweep_plan_to_dict,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "AlertEventRow",
+    "AlertRecord",
     "AlertRow",
     "Base",
     "PlanRow",
     "PositionRow",
     "Store",
+    "SweepPlanRow",
+    "SweepSegmentRow",
     "alembic_config",
     "ensure_sqlite_folder",
 ]
@@ -185,6 +214,50 @@ class DistrictRow(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class SweepPlanRow(Base):
+    """One saved version of a day's sweeping or washing plan; ``body`` is
+    :func:`core.sweep_plan.sweep_plan_to_dict`; lengths in metres, coverage 0..1."""
+
+    __tablename__ = "sweep_plans"
+    __table_args__ = (
+        UniqueConstraint("district", "day", "activity", "version"),
+        CheckConstraint("activity IN ('sweep', 'wash')", name="activity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date] = mapped_column(Date)
+    activity: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    objective: Mapped[float] = mapped_column(Float)
+    swept_m: Mapped[float] = mapped_column(Float)
+    deadhead_m: Mapped[float] = mapped_column(Float)
+    coverage: Mapped[float] = mapped_column(Float)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SweepSegmentRow(Base):
+    """One planned pass of a sweeping plan (:class:`core.sweep_plan.PlannedPass`), for the checker."""
+
+    __tablename__ = "sweep_segments"
+    __table_args__ = (Index(None, "plan_id", "vehicle_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(Integer, ForeignKey("sweep_plans.id", ondelete="CASCADE"))
+    vehicle_id: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str] = mapped_column(String(200))
+    segment_id: Mapped[str] = mapped_column(String(200))
+    highway: Mapped[str] = mapped_column(String(40))
+    from_osm: Mapped[int] = mapped_column(BigInteger)
+    to_osm: Mapped[int] = mapped_column(BigInteger)
+    start_s: Mapped[int] = mapped_column(Integer)
+    end_s: Mapped[int] = mapped_column(Integer)
+    length_m: Mapped[float] = mapped_column(Float)
+    coords: Mapped[list[list[float]]] = mapped_column(JSON)
+
+
 class PositionRow(Base):
     """One raw GPS fix with its sensors, append-only; ``(device_id, ts_utc)`` is unique.
 
@@ -235,6 +308,68 @@ class AlertRow(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    signals: Mapped[list[str] | None] = mapped_column(JSON)
+
+
+class AlertEventRow(Base):
+    """One status change of an alert (:class:`core.alert_status.AlertEvent`), append-only."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index(None, "alert_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_key: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    officer: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+
+
+class SiteRow(Base):
+    """An approved place (:class:`core.enforcement.Site`); ``body`` is its JSON record."""
+
+    __tablename__ = "enforcement_sites"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+
+
+class ZoneRow(Base):
+    """A restricted zone (:class:`core.enforcement.RestrictedZone`); ``body`` is its JSON record."""
+
+    __tablename__ = "restricted_zones"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+
+
+class PermitRow(Base):
+    """A haulage permit (:class:`core.enforcement.Permit`); ``body`` is its JSON record."""
+
+    __tablename__ = "permits"
+    __table_args__ = (Index(None, "vehicle_id"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(100))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
+
+
+class TicketRow(Base):
+    """A weighbridge ticket (:class:`core.enforcement.WeighTicket`); ``time_utc`` in UNIX epoch s."""
+
+    __tablename__ = "weigh_tickets"
+    __table_args__ = (Index(None, "vehicle_id", "time_utc"),)
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(100))
+    time_utc: Mapped[float] = mapped_column(Float)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=_utcnow)
 
 
 # --------------------------------------------------------------------------- migrations
@@ -309,6 +444,8 @@ def _alert_from_row(row: AlertRow) -> Alert:
         measured=dict(row.measured or {}),
         evidence=dict(row.evidence or {}),
         stop_id=row.stop_id,
+        confidence=1.0 if row.confidence is None else float(row.confidence),
+        signals=tuple(row.signals or ()),
     )
 
 
@@ -508,6 +645,128 @@ class Store:
                 raise NotFoundError(f"no plan with id {plan_id}")
             s.execute(update(PlanRow).where(PlanRow.id == plan_id).values(status="published"))
 
+    # ----------------------------------------------------------------------- sweeping plans
+
+    def save_sweep_plan(self, plan: SweepingPlan) -> int:
+        """Save a sweeping or washing plan as a new version of its (district, day, activity).
+
+        Its service visits are also written one row each (:meth:`sweep_passes`).
+
+        Returns
+        -------
+        int
+            The new sweeping plan id.
+        """
+        body = sweep_plan_to_dict(plan)
+        passes = planned_passes(plan)
+        for attempt in range(5):
+            try:
+                with self._session.begin() as s:
+                    latest = s.scalar(
+                        select(func.max(SweepPlanRow.version)).where(
+                            SweepPlanRow.district == plan.district,
+                            SweepPlanRow.day == plan.day,
+                            SweepPlanRow.activity == plan.activity,
+                        )
+                    )
+                    row = SweepPlanRow(
+                        district=plan.district,
+                        day=plan.day,
+                        activity=plan.activity,
+                        version=(latest or 0) + 1,
+                        objective=float(plan.objective),
+                        swept_m=plan.swept_m,
+                        deadhead_m=plan.deadhead_m,
+                        coverage=plan.coverage(),
+                        body=body,
+                    )
+                    s.add(row)
+                    s.flush()
+                    s.add_all(
+                        SweepSegmentRow(
+                            plan_id=row.id,
+                            vehicle_id=p.vehicle_id,
+                            seq=p.seq,
+                            task_id=p.task_id,
+                            segment_id=p.segment_id,
+                            highway=p.highway,
+                            from_osm=p.from_osm,
+                            to_osm=p.to_osm,
+                            start_s=p.start_s,
+                            end_s=p.end_s,
+                            length_m=float(p.length_m),
+                            coords=[[float(a), float(b)] for a, b in p.coords],
+                        )
+                        for p in passes
+                    )
+                    return row.id
+            except IntegrityError:  # a concurrent save took this version number
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def get_sweep_plan(self, plan_id: int) -> SweepingPlan:
+        """The sweeping plan with id ``plan_id``.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such sweeping plan.
+        """
+        with self._session() as s:
+            body = s.scalar(select(SweepPlanRow.body).where(SweepPlanRow.id == plan_id))
+        if body is None:
+            raise NotFoundError(f"no sweeping plan with id {plan_id}")
+        return sweep_plan_from_dict(body)
+
+    def latest_sweep_plan(
+        self, district: str | None = None, day: date | None = None, activity: str | None = None
+    ) -> tuple[int, SweepingPlan] | None:
+        """The most recently saved sweeping plan, optionally of one district, day and/or activity."""
+        stmt = select(SweepPlanRow.id, SweepPlanRow.body).order_by(SweepPlanRow.id.desc()).limit(1)
+        if district is not None:
+            stmt = stmt.where(SweepPlanRow.district == district)
+        if day is not None:
+            stmt = stmt.where(SweepPlanRow.day == day)
+        if activity is not None:
+            stmt = stmt.where(SweepPlanRow.activity == activity)
+        with self._session() as s:
+            row = s.execute(stmt).first()
+        return None if row is None else (row.id, sweep_plan_from_dict(row.body))
+
+    def sweep_passes(self, plan_id: int, vehicle_id: str | None = None) -> list[PlannedPass]:
+        """The planned passes of sweeping plan ``plan_id`` (optionally of one vehicle), in route order.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such sweeping plan.
+        """
+        r = SweepSegmentRow
+        stmt = select(r).where(r.plan_id == plan_id).order_by(r.vehicle_id, r.seq)
+        if vehicle_id is not None:
+            stmt = stmt.where(r.vehicle_id == vehicle_id)
+        with self._session() as s:
+            if s.get(SweepPlanRow, plan_id) is None:
+                raise NotFoundError(f"no sweeping plan with id {plan_id}")
+            rows = list(s.scalars(stmt))
+        return [
+            PlannedPass(
+                vehicle_id=x.vehicle_id,
+                seq=x.seq,
+                task_id=x.task_id,
+                segment_id=x.segment_id,
+                highway=x.highway,
+                from_osm=int(x.from_osm),
+                to_osm=int(x.to_osm),
+                start_s=x.start_s,
+                end_s=x.end_s,
+                length_m=x.length_m,
+                coords=tuple((float(a), float(b)) for a, b in x.coords),
+            )
+            for x in rows
+        ]
+
     # ----------------------------------------------------------------------- positions
 
     def add_positions(self, positions: Iterable[Position], *, source: str | None = None) -> int:
@@ -623,6 +882,8 @@ class Store:
                 "stop_id": a.stop_id,
                 "measured": plain_json(a.measured),
                 "evidence": plain_json(a.evidence),
+                "confidence": float(a.confidence),
+                "signals": list(a.signals),
                 "status": "new",
                 "created_at": now,
             }
@@ -660,6 +921,224 @@ class Store:
             if row is None:
                 raise NotFoundError(f"no alert with id {alert_id}")
             return _alert_from_row(row)
+
+    # ----------------------------------------------------------------------- alert lifecycle
+
+    def list_alert_records(
+        self,
+        *,
+        status: AlertStatus | str | None = None,
+        type: AlertType | str | None = None,
+        vehicle_id: str | None = None,
+        since_utc: float | None = None,
+    ) -> list[AlertRecord]:
+        """Stored alerts with their id, key and status, by start time, optionally filtered.
+
+        ``since_utc`` keeps alerts starting at or after it (UNIX epoch s).
+        """
+        stmt = select(AlertRow).order_by(AlertRow.start_utc, AlertRow.id)
+        if status is not None:
+            stmt = stmt.where(AlertRow.status == AlertStatus(status).value)
+        if type is not None:
+            stmt = stmt.where(AlertRow.type == AlertType(type).value)
+        if vehicle_id is not None:
+            stmt = stmt.where(AlertRow.vehicle_id == vehicle_id)
+        if since_utc is not None:
+            stmt = stmt.where(AlertRow.start_utc >= since_utc)
+        with self._session() as s:
+            return [_alert_record(row) for row in s.scalars(stmt)]
+
+    def get_alert_record(self, key: str) -> AlertRecord:
+        """The alert whose :attr:`~core.domain.Alert.key` is ``key``, with its status.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such alert.
+        """
+        with self._session() as s:
+            row = s.scalar(select(AlertRow).where(AlertRow.key == key))
+            if row is None:
+                raise NotFoundError(f"no alert with key {key!r}")
+            return _alert_record(row)
+
+    def change_alert_status(
+        self, key: str, status: AlertStatus | str, *, officer: str, note: str, at: datetime | None = None
+    ) -> AlertEvent:
+        """Move alert ``key`` to ``status`` and record who did it and why (:mod:`core.alert_status`).
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such alert.
+        ValidationError
+            If the change is not allowed, or the officer is not named.
+        """
+        with self._session.begin() as s:
+            row = s.scalar(select(AlertRow).where(AlertRow.key == key).with_for_update())
+            if row is None:
+                raise NotFoundError(f"no alert with key {key!r}")
+            target = check_transition(key, row.status, str(status))
+            event = AlertEvent(key, AlertStatus(row.status), target, officer, note, at or _utcnow())
+            done = s.execute(
+                update(AlertRow)
+                .where(AlertRow.id == row.id, AlertRow.status == row.status)
+                .values(status=target.value),
+                execution_options={"synchronize_session": False},
+            )
+            if getattr(done, "rowcount", 1) != 1:  # pragma: no cover - a concurrent change won the race
+                raise ValidationError(f"Alert '{key}'", "status", "was changed meanwhile; try again")
+            s.add(
+                AlertEventRow(
+                    alert_key=key,
+                    from_status=event.from_status.value,
+                    to_status=event.to_status.value,
+                    officer=event.officer,
+                    note=event.note,
+                    at=event.at,
+                )
+            )
+        return event
+
+    def alert_history(self, key: str) -> list[AlertEvent]:
+        """Every status change of alert ``key``, oldest first.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such alert.
+        """
+        self.get_alert_record(key)
+        stmt = select(AlertEventRow).where(AlertEventRow.alert_key == key).order_by(AlertEventRow.id)
+        with self._session() as s:
+            return [
+                AlertEvent(
+                    r.alert_key, AlertStatus(r.from_status), AlertStatus(r.to_status), r.officer, r.note, r.at
+                )
+                for r in s.scalars(stmt)
+            ]
+
+    def false_positives(self) -> list[FalsePositives]:
+        """Per alert type: confirmed and dismissed counts and the false-positive rate."""
+        with self._session() as s:
+            rows = s.execute(select(AlertRow.type, AlertRow.status)).all()
+        return false_positives((r.type, r.status) for r in rows)
+
+    # ----------------------------------------------------------------------- enforcement records
+
+    def _upsert(self, rows: Iterable[Base]) -> int:
+        """Insert or replace rows by primary key; returns how many were given."""
+        n = 0
+        with self._session.begin() as s:
+            for row in rows:
+                s.merge(row)
+                n += 1
+        return n
+
+    def save_sites(self, sites: Iterable[Site]) -> int:
+        """Save approved places, replacing those with the same id; returns the number saved."""
+        now = _utcnow()
+        return self._upsert(SiteRow(id=x.id, body=site_to_dict(x), updated_at=now) for x in sites)
+
+    def save_zones(self, zones: Iterable[RestrictedZone]) -> int:
+        """Save restricted zones, replacing those with the same id; returns the number saved."""
+        now = _utcnow()
+        return self._upsert(ZoneRow(id=z.id, body=zone_to_dict(z), updated_at=now) for z in zones)
+
+    def save_permits(self, permits: Iterable[Permit]) -> int:
+        """Save haulage permits, replacing those with the same id; returns the number saved."""
+        now = _utcnow()
+        return self._upsert(
+            PermitRow(id=p.id, vehicle_id=p.vehicle_id, body=permit_to_dict(p), updated_at=now)
+            for p in permits
+        )
+
+    def save_tickets(self, tickets: Iterable[WeighTicket]) -> int:
+        """Save weighbridge tickets, replacing those with the same ticket id; returns the number saved."""
+        now = _utcnow()
+        return self._upsert(
+            TicketRow(
+                id=t.ticket_id,
+                vehicle_id=t.vehicle_id,
+                time_utc=float(t.ts_utc),
+                body=ticket_to_dict(t),
+                updated_at=now,
+            )
+            for t in tickets
+        )
+
+    def positions_in_area(
+        self,
+        south: float,
+        west: float,
+        north: float,
+        east: float,
+        start_utc: float,
+        end_utc: float,
+    ) -> list[Position]:
+        """Every device's fixes in a lat/lon box (degrees) within ``[start_utc, end_utc]``, by device, time.
+
+        GPS jumps (``outlier``) are left out.
+        """
+        p = PositionRow
+        cols = [getattr(p, name) for name in _POSITION_FIELDS]
+        stmt = (
+            select(*cols)
+            .where(p.ts_utc >= start_utc, p.ts_utc <= end_utc)
+            .where(p.lat >= south, p.lat <= north, p.lon >= west, p.lon <= east)
+            .where(p.outlier == false())
+            .order_by(p.device_id, p.ts_utc)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [Position(**dict(zip(_POSITION_FIELDS, row, strict=True))) for row in rows]
+
+    def sites(self) -> list[Site]:
+        """Every stored approved place, by id."""
+        with self._session() as s:
+            return [site_from_dict(b) for b in s.scalars(select(SiteRow.body).order_by(SiteRow.id))]
+
+    def zones(self) -> list[RestrictedZone]:
+        """Every stored restricted zone, by id."""
+        with self._session() as s:
+            return [zone_from_dict(b) for b in s.scalars(select(ZoneRow.body).order_by(ZoneRow.id))]
+
+    def permits(self, vehicle_id: str | None = None) -> list[Permit]:
+        """Stored permits by id, optionally of one vehicle."""
+        stmt = select(PermitRow.body).order_by(PermitRow.id)
+        if vehicle_id is not None:
+            stmt = stmt.where(PermitRow.vehicle_id == vehicle_id)
+        with self._session() as s:
+            return [permit_from_dict(b) for b in s.scalars(stmt)]
+
+    def tickets(
+        self, vehicle_id: str | None = None, start_utc: float | None = None, end_utc: float | None = None
+    ) -> list[WeighTicket]:
+        """Stored tickets by time, optionally of one vehicle and within ``[start_utc, end_utc]`` (epoch s)."""
+        stmt = select(TicketRow.body).order_by(TicketRow.time_utc, TicketRow.id)
+        if vehicle_id is not None:
+            stmt = stmt.where(TicketRow.vehicle_id == vehicle_id)
+        if start_utc is not None:
+            stmt = stmt.where(TicketRow.time_utc >= start_utc)
+        if end_utc is not None:
+            stmt = stmt.where(TicketRow.time_utc <= end_utc)
+        with self._session() as s:
+            return [ticket_from_dict(b) for b in s.scalars(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A stored alert with its row id, key, lifecycle status and when it was stored."""
+
+    id: int
+    key: str
+    status: AlertStatus
+    created_at: datetime
+    alert: Alert
+
+
+def _alert_record(row: AlertRow) -> AlertRecord:
+    return AlertRecord(row.id, row.key, AlertStatus(row.status), row.created_at, _alert_from_row(row))
 
 
 _ROWCOUNT = {"preserve_rowcount": True}

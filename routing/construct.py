@@ -350,6 +350,7 @@ def cluster_routes(
     *,
     copies: Mapping[int, int] | None = None,
     turn_factor: float = 1.0,
+    urgent: bool = False,
 ) -> Construction:
     """Sweep-and-grow routes for ``points`` (see the module docstring).
 
@@ -366,6 +367,10 @@ def cluster_routes(
         around the depot, in units of the median depot-to-point travel time:
         0 grows routes by pure time-oriented nearest neighbour, larger values
         keep them to angular sectors (a sweep).
+    urgent : bool
+        Seed each route with the point whose last window closes first (points
+        without windows come last), instead of the first in angular order, so
+        early deadlines open routes rather than wait for a late extra vehicle.
 
     Returns
     -------
@@ -374,7 +379,7 @@ def cluster_routes(
     """
     b = _Builder(problem, copies)
     routes: list[tuple[int, ...]] = [() for _ in problem.vehicles]
-    left = _grow(b, points, range(len(problem.vehicles)), routes, turn_factor)
+    left = _grow(b, points, range(len(problem.vehicles)), routes, turn_factor, urgent)
     return Construction(tuple(routes), left)
 
 
@@ -384,6 +389,7 @@ def _grow(
     vehicles: Sequence[int],
     routes: list[tuple[int, ...]],
     turn_factor: float,
+    urgent: bool = False,
 ) -> tuple[int, ...]:
     """Fill ``routes[k]`` of ``vehicles`` (cheapest per kg first) with ``points``; the points left over."""
     problem = b.p
@@ -401,9 +407,13 @@ def _grow(
             continue
         theta = _angles(problem, v.start, todo)
         penalty = turn_factor * float(np.median(problem.time_s[v.start, todo[mine]]))
-        # Seed: the unassigned point of this vehicle first in angular order, then grow.
+        # Seed: the unassigned point of this vehicle first in angular order (with ``urgent``, the
+        # one whose last window closes first, then angular order), then grow.
         idx = np.flatnonzero(mine)
-        order = idx[np.argsort(theta[idx], kind="stable")]
+        if urgent:
+            order = idx[np.lexsort((theta[idx], last_we[idx]))]
+        else:
+            order = idx[np.argsort(theta[idx], kind="stable")]
         st: _State | None = None
         heading = float(theta[order[0]])
         for seed in order:

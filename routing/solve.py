@@ -51,17 +51,28 @@ expected unload overhead) and split its routes into trips
 (:func:`routing.construct.split_routes`). The routes are read into the full
 model (``ReadAssignmentFromRoutes``) and improved by the metaheuristic. With
 ``workers > 1`` differently configured searches run in parallel processes on
-the pickled problem and the best result is kept.
+the pickled problem and the best result is kept (:mod:`routing.search`).
+
+When vehicles have a fixed cost, small routes of the start are emptied into
+the others where every point still fits (:func:`routing.fleet.shrink`) and our
+own starts are built with both angular and urgent (earliest deadline) seeds,
+the cheapest kept. With ``reduce_fleet="always"`` the first local search gets a
+share of the time (:data:`FIRST_SHARE`); then the *fleet phase* empties the
+smallest route into the others (cheapest feasible insertion) in a model without
+that vehicle and keeps the result if it is better, as long as time allows
+(:func:`_reduce_fleet`); the rest of the time improves the best fleet.
+
+From :data:`DECOMPOSE_FROM` points, when routes share no facility limit, the
+whole-plan model is not searched: groups of :data:`GROUP_SIZE` neighbouring
+routes (by angle around the depot, :mod:`routing.decompose`) are improved one
+at a time in small models with the rest fixed, round after round, and the plan
+is timed group by group (:func:`_decompose`, :func:`_assemble`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import multiprocessing as mp
-import pickle
-import queue
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -75,6 +86,8 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from core.errors import InfeasiblePlanError, ValidationError
 from routing.construct import Construction, cluster_routes, split_routes
+from routing.decompose import independent_routes, route_groups
+from routing.fleet import plan_cost, reinsert, removal_order, shrink
 from routing.model import (
     ObjectiveWeights,
     RoutingProblem,
@@ -85,13 +98,16 @@ from routing.model import (
     mandatory_penalty,
     unscale_cost,
 )
+from routing.search import Job, Report, run_parallel, throttled
 
 __all__ = [
     "FIRST_SOLUTIONS",
     "METAHEURISTICS",
     "REASON_NO_FIT",
+    "REDUCE_FLEET",
     "RawAssignment",
     "SolveParams",
+    "run_job",
     "solve",
     "unload_copies",
 ]
@@ -105,14 +121,62 @@ more strictly); the others are OR-Tools ``FirstSolutionStrategy`` names in lower
 picks ``cluster`` when the problem unloads or has more than :data:`LARGE` points, else
 ``parallel_cheapest_insertion``."""
 
-OWN_STARTS = {"cluster": 1.0, "sweep": 3.0}
-"""Our constructive starts and their ``turn_factor`` (:func:`routing.construct.cluster_routes`)."""
+OWN_STARTS = {"cluster": (1.0, 0.5), "sweep": (3.0, 2.0)}
+"""Our constructive starts and the ``turn_factor`` values they try, in order
+(:func:`routing.construct.cluster_routes`; each also with ``urgent`` seeds)."""
 
 METAHEURISTICS = ("guided_local_search", "simulated_annealing", "tabu_search", "greedy_descent", "automatic")
 """Accepted ``SolveParams.metaheuristic`` values (OR-Tools ``LocalSearchMetaheuristic``, lower case)."""
 
 LARGE = 1000
 """Points from which ``auto`` starts from the cluster construction (OR-Tools' insertion gets slow)."""
+
+REDUCE_FLEET = ("auto", "start", "always", "never")
+"""Accepted ``SolveParams.reduce_fleet`` values: ``start`` empties small routes of the constructed
+start into the others (:func:`routing.fleet.shrink`), ``always`` also runs the fleet phase after the
+first local search (:func:`_reduce_fleet`), ``never`` does neither; ``auto`` is :data:`AUTO_FLEET`
+when vehicles have a fixed cost in the objective (fewer vehicles is then always cheaper), else
+``never``."""
+
+AUTO_FLEET = "start"
+"""What ``reduce_fleet="auto"`` does on a problem with fixed vehicle costs."""
+
+DECOMPOSE_FROM = LARGE
+"""Points from which the search improves groups of neighbouring routes (:func:`_decompose`) first,
+when routes are independent (:func:`routing.decompose.independent_routes`)."""
+
+GROUP_SIZE = 3
+"""Routes per decomposition group."""
+
+GROUP_MAX_S = 20.0
+"""Most time (s) one group's search may take."""
+
+DECOMPOSE_RESERVE = 0.05
+"""Share of the time left after the construction kept for timing the decomposed routes."""
+
+SHRINK_SHARE = 0.1
+"""Share of the construction's time one :func:`routing.fleet.shrink` of a start may take."""
+
+FIRST_SHARE = 0.4
+"""Share of a search's time for the first local search when the fleet phase follows."""
+
+FLEET_TRY_SHARE = 0.5
+"""Share of the time left that one fleet-phase try (one vehicle fewer) gets."""
+
+FLEET_INSERT_SHARE = 0.05
+"""Share of the time left one reinsertion of a route's points (in Python) may take."""
+
+FLEET_LEFT_SHARE = 0.2
+"""Share of an emptied route's points the reinsertion may fail to place and leave to the search."""
+
+FLEET_MIN_LEFT = 2
+"""Points the reinsertion may always leave to the search."""
+
+FLEET_CANDIDATES = 3
+"""Routes (fewest points first) whose points the fleet phase tries to reinsert elsewhere per step."""
+
+MIN_PHASE_S = 0.5
+"""A phase is not started with less time than this left (s)."""
 
 REASON_NO_FIT = "could not fit in any route (capacity/time)"
 """Reason given for a mandatory point the solver left out (details may follow)."""
@@ -160,6 +224,10 @@ class SolveParams:
         workers cannot start and the search falls back to this process).
     weights : ObjectiveWeights
         The mix of fixed cost, distance, travel time and duration in the objective.
+    reduce_fleet : str
+        One of :data:`REDUCE_FLEET`: empty small routes of the start and, after
+        the first local search (a share :data:`FIRST_SHARE` of the time), the
+        smallest routes while all points stay served; then search on.
     """
 
     time_limit_s: float = 10.0
@@ -169,6 +237,7 @@ class SolveParams:
     log_search: bool = False
     workers: int = 2
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    reduce_fleet: str = "auto"
 
     def __post_init__(self) -> None:
         record = "SolveParams"
@@ -194,6 +263,10 @@ class SolveParams:
             raise ValidationError(record, "workers", f"must be an integer >= 1, got {w!r}")
         if not isinstance(self.weights, ObjectiveWeights):
             raise ValidationError(record, "weights", f"must be ObjectiveWeights, got {self.weights!r}")
+        if self.reduce_fleet not in REDUCE_FLEET:
+            allowed = ", ".join(REDUCE_FLEET)
+            msg = f"must be one of {allowed}; got {self.reduce_fleet!r}"
+            raise ValidationError(record, "reduce_fleet", msg)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SolveParams:
@@ -315,6 +388,9 @@ def _restrict_vehicles(
     vehicle variable directly, keeping -1 so the disjunction can still drop it.
     """
     if len(vehicles) == n_vehicles:
+        return
+    if not vehicles:  # an empty allowed set would mean "any vehicle" to OR-Tools
+        routing.VehicleVar(index).SetValues([-1])
         return
     try:
         routing.SetAllowedVehiclesForIndex(list(vehicles), index)
@@ -468,12 +544,14 @@ def _build_model(
     copies: Mapping[int, int] | None = None,
     warm: WarmStart | None = None,
     relaxed: bool = False,
+    disabled: frozenset[int] = frozenset(),
 ) -> _SolverModel:
     """Nodes = vehicle depots + kept points + facility copies; every constraint of the module docstring.
 
     ``relaxed`` builds the model the OR-Tools first-solution strategies run on
     when the problem unloads: no facility copies, no end-empty rule, capacity
     per day, service times inflated by the expected unload overhead.
+    ``disabled`` vehicles may visit nothing (the fleet phase).
     """
     unload = problem.unload and not relaxed
     copies = dict(copies or {}) if unload else {}
@@ -597,7 +675,7 @@ def _build_model(
         index = manager.NodeToIndex(node_of[p])
         point_index[p] = index
         _set_windows(time_dim.CumulVar(index), problem.windows[p])
-        _restrict_vehicles(routing, index, problem.serving_vehicles(p), nv)
+        _restrict_vehicles(routing, index, [k for k in problem.serving_vehicles(p) if k not in disabled], nv)
         penalty = problem.penalty[p]
         if penalty is None:
             mandatory.append(index)
@@ -612,7 +690,7 @@ def _build_model(
         users = problem.allowed_vehicles[f]
         for index in indices:
             _set_windows(time_dim.CumulVar(index), problem.windows[f])
-            _restrict_vehicles(routing, index, users, nv)
+            _restrict_vehicles(routing, index, [k for k in users if k not in disabled], nv)
             routing.AddDisjunction([index], 0)
         spec = problem.site(f)
         unload_s = problem.service_s[f]
@@ -768,36 +846,42 @@ def _construct(
 
     A warm start and the relaxed OR-Tools orders are split into trips; what
     they leave out goes onto idle vehicles (:func:`routing.construct.split_routes`
-    with ``fill``).
+    with ``fill``). Our own starts try each turn factor of :data:`OWN_STARTS`
+    with angular and urgent seeds while ``time_limit_s`` allows and keep the
+    cheapest. When the search reduces the fleet, small routes of the start are
+    emptied into the others first (:func:`routing.fleet.shrink`).
     """
     kept_set = set(kept)
     if warm is not None:
         return split_routes(problem, warm.routes, copies=copies, allowed=kept_set, fill=True)
     first = params.first_solution
+    t_end = time.time() + time_limit_s
+    shrinking = _fleet_mode(problem, params) != "never"
     if first in OWN_STARTS:
-        return cluster_routes(problem, kept, copies=copies, turn_factor=OWN_STARTS[first])
+        variants = [(tf, urgent) for tf in OWN_STARTS[first] for urgent in (False, True)]
+        best: tuple[tuple[int, int], Construction] | None = None
+        for n, (tf, urgent) in enumerate(variants):
+            if n > 0 and time.time() > t_end - (time_limit_s / len(variants)):
+                break
+            c = cluster_routes(problem, kept, copies=copies, turn_factor=tf, urgent=urgent)
+            if shrinking:
+                cap = time.time() + time_limit_s * SHRINK_SHARE
+                c = shrink(problem, c, weights=params.weights, copies=copies, deadline=min(t_end, cap))
+            key = (len(c.unassigned), plan_cost(problem, c.routes, params.weights))
+            if best is None or key < best[0]:
+                best = (key, c)
+        return None if best is None else best[1]
     if problem.unload:
-        orders = _relaxed_orders(problem, kept, params, time_limit_s)
-        return split_routes(problem, orders, copies=copies, allowed=kept_set, fill=True)
+        orders = _relaxed_orders(problem, kept, params, time_limit_s / 2)
+        c = split_routes(problem, orders, copies=copies, allowed=kept_set, fill=True)
+        if shrinking:
+            cap = time.time() + time_limit_s * SHRINK_SHARE
+            c = shrink(problem, c, weights=params.weights, copies=copies, deadline=min(t_end, cap))
+        return c
     return None
 
 
 # --------------------------------------------------------------------------- one search
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """Everything one search needs; pickled to worker processes."""
-
-    problem: RoutingProblem
-    params: SolveParams
-    kept: tuple[int, ...]
-    ruled_out: dict[int, str]
-    warm: WarmStart | None
-    deadline: float
-    """``time.time()`` by which the search must end."""
-    t0: float
-    """``time.time()`` when the solve started (progress reports elapsed from here)."""
 
 
 def _explain_drop(
@@ -821,18 +905,302 @@ def _explain_drop(
     return REASON_NO_FIT + (f": {'; '.join(details)}" if details else "")
 
 
-def _start_key(model: _SolverModel, start: Any) -> tuple[int, float]:
-    """``(dropped mandatory points, objective)`` of a start assignment (currency units)."""
-    dropped = sum(1 for i in model.mandatory if start.Value(model.routing.NextVar(i)) == i)
-    return dropped, unscale_cost(int(start.ObjectiveValue()) - model.big * dropped)
+def _key(model: _SolverModel, solution: Any) -> tuple[int, int]:
+    """``(dropped mandatory points, objective without internal penalties)`` of an assignment."""
+    routing = model.routing
+    dropped = sum(1 for i in model.mandatory if solution.Value(routing.NextVar(i)) == i)
+    cost = int(solution.ObjectiveValue()) - model.big * dropped
+    if model.change is not None:
+        dim = routing.GetDimensionOrDie(CHANGE)
+        cost -= sum(c * solution.Value(dim.CumulVar(routing.End(k))) for k, c in enumerate(model.change))
+    return dropped, cost
 
 
-_Report = Callable[[float, int, float], None]
-"""``report(elapsed_s, dropped mandatory points, objective)`` of a search's improving solution."""
+def _search_key(model: _SolverModel, solution: Any) -> tuple[int, int]:
+    """``(dropped mandatory points, objective the search minimises)``: warm-start change costs included."""
+    dropped = sum(1 for i in model.mandatory if solution.Value(model.routing.NextVar(i)) == i)
+    return dropped, int(solution.ObjectiveValue())
 
 
-def _run(job: _Job, report: _Report | None) -> RawAssignment:
-    """One search: model, start, local search, result; ``report`` on every improvement."""
+class _Tracker:
+    """Relays improvements of the best solution over every model of one search to ``report``."""
+
+    def __init__(self, report: Report | None, t0: float) -> None:
+        self.report = report
+        self.t0 = t0
+        self.best: tuple[int, int] | None = None
+        self.errors: list[Exception] = []
+
+    def offer(self, key: tuple[int, int]) -> None:
+        """Report ``key`` (dropped, objective units) if it beats the best so far."""
+        if self.report is not None and (self.best is None or key < self.best):
+            self.best = key
+            self.report(time.time() - self.t0, key[0], unscale_cost(key[1]))
+
+    def attach(self, model: _SolverModel) -> None:
+        """Report the model's improving solutions during its searches."""
+        if self.report is None:
+            return
+        routing = model.routing
+
+        def on_solution() -> None:
+            try:
+                dropped = sum(1 for i in model.mandatory if routing.ActiveVar(i).Value() == 0)
+                cost = int(routing.CostVar().Value()) - model.big * dropped
+                if model.change is not None:
+                    dim = routing.GetDimensionOrDie(CHANGE)
+                    ends = (dim.CumulVar(routing.End(k)).Value() for k in range(len(model.change)))
+                    cost -= sum(c * e for c, e in zip(model.change, ends, strict=True))
+                self.offer((dropped, cost))
+            except Exception as e:  # re-raised after the search; C++ must not see it
+                if not self.errors:
+                    self.errors.append(e)
+
+        routing.AddAtSolutionCallback(on_solution)
+
+    def check(self) -> None:
+        """Re-raise the first error a callback hit."""
+        if self.errors:
+            raise self.errors[0]
+
+
+def _search_from(
+    model: _SolverModel,
+    routes: Sequence[Sequence[int]] | None,
+    params: SolveParams,
+    time_limit_s: float,
+    tracker: _Tracker,
+) -> Any | None:
+    """Close ``model``, read ``routes`` (location indices) as the start and improve it for ``time_limit_s``.
+
+    ``routes=None`` lets OR-Tools build the first solution. Returns the best
+    assignment (the start itself if the search found nothing better in time),
+    or ``None`` if there is no solution at all.
+    """
+    t_end = time.time() + time_limit_s
+    left = lambda: max(0.05, t_end - time.time())  # noqa: E731
+    routing = model.routing
+    if routes is None:
+        return routing.SolveWithParameters(_search_parameters(params, left()))
+    closing = _search_parameters(params, left())
+    closing.lns_time_limit.FromMilliseconds(round(1000 * min(30.0, max(0.1, left() / 4))))
+    routing.CloseModelWithParameters(closing)
+    start = _read_start(model, routes)
+    if start is None:
+        return routing.SolveWithParameters(_search_parameters(params, left()))
+    return _resume(model, start, params, left(), tracker)
+
+
+def _resume(
+    model: _SolverModel, start: Any, params: SolveParams, time_limit_s: float, tracker: _Tracker
+) -> Any:
+    """Improve ``start`` (an assignment of the closed ``model``) for ``time_limit_s``; the best found."""
+    search = _search_parameters(params, time_limit_s)
+    # Restoring the start runs the solution finalizer under the LNS completion limit; on large
+    # models with breaks that takes seconds, so give it room (it does not slow small models).
+    search.lns_time_limit.FromMilliseconds(round(1000 * min(30.0, max(0.1, time_limit_s / 4))))
+    solution = model.routing.SolveFromAssignmentWithParameters(start, search)
+    tracker.check()
+    if solution is None or _search_key(model, solution) > _search_key(model, start):
+        if solution is None:
+            logger.warning("the search could not improve on the start in time; keeping the start")
+        tracker.offer(_key(model, start))
+        return start
+    return solution
+
+
+def _fleet_mode(problem: RoutingProblem, params: SolveParams) -> str:
+    """``never``, ``start`` or ``always``: what the search does to reduce the fleet (:data:`REDUCE_FLEET`)."""
+    if params.reduce_fleet != "auto":
+        return params.reduce_fleet
+    if params.weights.vehicles > 0 and any(v.fixed_cost > 0 for v in problem.vehicles):
+        return AUTO_FLEET
+    return "never"
+
+
+def _fleet_max_left(moved: int) -> int:
+    """Points of an emptied route the reinsertion may leave to the search (:data:`FLEET_LEFT_SHARE`)."""
+    return max(FLEET_MIN_LEFT, math.floor(FLEET_LEFT_SHARE * moved))
+
+
+def _reduce_fleet(
+    job: Job,
+    copies: Mapping[int, int],
+    model: _SolverModel,
+    solution: Any,
+    tracker: _Tracker,
+    remaining: Callable[[], float],
+) -> tuple[_SolverModel, Any]:
+    """The fleet phase: empty one route at a time while the fleet can still serve every point.
+
+    The routes with the fewest points (:func:`routing.fleet.removal_order`, at
+    most :data:`FLEET_CANDIDATES`) are tried in turn: their points go one by one
+    to their cheapest feasible position in the other routes
+    (:func:`routing.fleet.reinsert`). The first route emptied that way (all but
+    :func:`_fleet_max_left` points placed) starts a search in a model without
+    its vehicle, which gets :data:`FLEET_TRY_SHARE` of the time left and puts
+    the points still out back where it can; its result is kept when better
+    (:func:`_search_key`: no more dropped points, lower objective), and the next route
+    is tried.
+    """
+    problem, params = job.problem, job.params
+    disabled: frozenset[int] = frozenset()
+    while remaining() > MIN_PHASE_S:
+        routes = [r[1:-1] for r in _read_routes(model, solution)[0]]
+        start: Construction | None = None
+        for k in removal_order(problem, routes)[:FLEET_CANDIDATES]:
+            others = [() if j == k else r for j, r in enumerate(routes)]
+            moved = [loc for loc in routes[k] if loc in problem.points]
+            start = reinsert(
+                problem,
+                others,
+                moved,
+                weights=params.weights,
+                copies=copies,
+                max_left=_fleet_max_left(len(moved)),
+                deadline=time.time() + remaining() * FLEET_INSERT_SHARE,
+            )
+            logger.info(
+                "fleet phase: vehicle %d's %d points reinserted, %d left",
+                k,
+                len(moved),
+                len(start.unassigned),
+            )
+            if len(start.unassigned) <= _fleet_max_left(len(moved)):
+                break
+        if start is None or len(start.unassigned) > _fleet_max_left(len(moved)) or remaining() <= MIN_PHASE_S:
+            break
+        budget = remaining() * FLEET_TRY_SHARE
+        trial = disabled | {k}
+        smaller = _build_model(
+            problem, job.kept, params.weights, copies=copies, warm=job.warm, disabled=trial
+        )
+        tracker.attach(smaller)
+        found = _search_from(smaller, start.routes, params, budget, tracker)
+        tracker.check()
+        before = _search_key(model, solution)
+        after = None if found is None else _search_key(smaller, found)
+        logger.info("fleet phase: without vehicle %d: %s (before %s)", k, after, before)
+        if after is None or after >= before:
+            break
+        model, solution, disabled = smaller, found, trial
+    return model, solution
+
+
+def _decomposes(job: Job, construction: Construction | None) -> bool:
+    """Whether the search improves groups of routes instead of the whole plan (:data:`DECOMPOSE_FROM`)."""
+    return (
+        construction is not None
+        and job.warm is None
+        and len(job.kept) >= DECOMPOSE_FROM
+        and independent_routes(job.problem)
+        and sum(1 for r in construction.routes if r) > GROUP_SIZE
+    )
+
+
+def _group_model(
+    job: Job, group: Sequence[int], routes: Sequence[Sequence[int]]
+) -> tuple[_SolverModel, list[tuple[int, ...]]]:
+    """A model of ``group``'s vehicles and the points of their ``routes`` only, and its start routes."""
+    problem, nv = job.problem, len(job.problem.vehicles)
+    points = sorted(loc for k in group for loc in routes[k] if loc in problem.points)
+    copies = unload_copies(problem, points)
+    for f in copies:
+        used = sum(1 for k in group for loc in routes[k] if loc == f)
+        copies[f] = max(copies[f], used + 1)
+    disabled = frozenset(k for k in range(nv) if k not in group)
+    model = _build_model(problem, points, job.params.weights, copies=copies, disabled=disabled)
+    return model, [tuple(routes[k]) if k in group else () for k in range(nv)]
+
+
+def _decompose(
+    job: Job, routes: Sequence[Sequence[int]], tracker: _Tracker, until: float
+) -> list[tuple[int, ...]]:
+    """Improve groups of :data:`GROUP_SIZE` neighbouring routes in turn, the rest fixed, until ``until``.
+
+    Each group is a model with only its points and vehicles (:func:`_group_model`),
+    started from its routes and searched for at most :data:`GROUP_MAX_S`; the
+    new routes replace the old ones when every point stays served and the cost
+    (:func:`routing.fleet.plan_cost`) drops. Each round cuts the circle of
+    routes one route further on; after :data:`GROUP_SIZE` rounds without a gain
+    (every cut tried) it stops early.
+    """
+    problem, params = job.problem, job.params
+    nv = len(problem.vehicles)
+    current = [tuple(r) for r in routes]
+    silent = _Tracker(None, job.t0)
+    rounds = idle = 0
+    while time.time() < until - MIN_PHASE_S and idle < GROUP_SIZE:
+        groups = route_groups(problem, current, GROUP_SIZE, offset=rounds)
+        idle += 1
+        for n, group in enumerate(groups):
+            left = until - time.time()
+            if left <= MIN_PHASE_S:
+                break
+            model, start = _group_model(job, group, current)
+            found = _search_from(
+                model, start, params, min(GROUP_MAX_S, left / max(1, len(groups) - n)), silent
+            )
+            if found is None or _search_key(model, found)[0] > 0:
+                continue
+            new = [r[1:-1] for r in _read_routes(model, found)[0]]
+            after = plan_cost(problem, [new[k] if k in group else () for k in range(nv)], params.weights)
+            if after < plan_cost(problem, start, params.weights):
+                for k in group:
+                    current[k] = tuple(new[k])
+                idle = 0
+                tracker.offer((0, plan_cost(problem, current, params.weights)))
+        logger.info("decomposition round %d: cost %d", rounds, plan_cost(problem, current, params.weights))
+        rounds += 1
+    return current
+
+
+def _assemble(job: Job, routes: Sequence[Sequence[int]]) -> RawAssignment | None:
+    """The :class:`RawAssignment` of decomposed ``routes``, timed group by group; ``None`` if a group fails.
+
+    Routes are independent (:func:`routing.decompose.independent_routes`), so each
+    group's model gives its vehicles' times and breaks, and the objective is the
+    sum of the groups' objectives.
+    """
+    problem = job.problem
+    nv = len(problem.vehicles)
+    out_routes: list[tuple[int, ...]] = [
+        (problem.vehicles[k].start, problem.vehicles[k].end) for k in range(nv)
+    ]
+    out_times: list[tuple[int, ...]] = [(problem.vehicles[k].shift_start_s,) * 2 for k in range(nv)]
+    out_breaks: list[tuple[tuple[int, int], ...]] = [() for _ in range(nv)]
+    objective = 0
+    for group in route_groups(problem, routes, GROUP_SIZE):
+        model, start_routes = _group_model(job, group, routes)
+        closing = _search_parameters(job.params, 10.0)
+        closing.lns_time_limit.FromMilliseconds(10_000)
+        model.routing.CloseModelWithParameters(closing)
+        start = _read_start(model, start_routes)
+        if start is None or _search_key(model, start)[0] > 0:
+            logger.warning("decomposed routes of vehicles %s could not be timed", group)
+            return None
+        got, times, breaks = _read_routes(model, start)
+        for k in group:
+            out_routes[k], out_times[k], out_breaks[k] = got[k], times[k], breaks[k]
+        objective += int(start.ObjectiveValue())
+    return RawAssignment(
+        routes=tuple(out_routes),
+        times_s=tuple(out_times),
+        objective=objective,
+        status="success",
+        dropped=tuple(sorted(job.ruled_out)),
+        reasons=dict(job.ruled_out),
+        wall_time_s=time.time() - job.t0,
+        breaks=tuple(out_breaks),
+        first_solution=job.params.first_solution,
+    )
+
+
+def run_job(job: Job, report: Report | None) -> RawAssignment:
+    """One search: model, start, local search, fleet phase, result; ``report`` on every improvement.
+
+    Module-level so :func:`routing.search.run_parallel` can run it in worker processes.
+    """
     problem, params, kept = job.problem, job.params, list(job.kept)
     extra: dict[int, int] = {}
     if job.warm is not None:
@@ -844,63 +1212,42 @@ def _run(job: _Job, report: _Report | None) -> RawAssignment:
     copies = unload_copies(problem, kept, extra=extra)
     remaining = lambda: max(0.05, job.deadline - time.time())  # noqa: E731
     construction = _construct(problem, kept, params, copies, job.warm, remaining() / 4)
+    tracker = _Tracker(report, job.t0)
+    logger.info("start built at %.1f s", time.time() - job.t0)
+    if construction is not None and _decomposes(job, construction):
+        until = time.time() + remaining() * (1.0 - DECOMPOSE_RESERVE)
+        decomposed = _decompose(job, construction.routes, tracker, until)
+        assembled = _assemble(job, decomposed)
+        if assembled is not None:
+            return assembled
+        construction = Construction(tuple(decomposed), ())
     model = _build_model(problem, kept, params.weights, copies=copies, warm=job.warm)
-    routing = model.routing
-
-    def current() -> tuple[int, int]:
-        """``(dropped mandatory points, objective without internal penalties)`` of the current solution."""
-        dropped = sum(1 for i in model.mandatory if routing.ActiveVar(i).Value() == 0)
-        cost = int(routing.CostVar().Value()) - model.big * dropped
-        if model.change is not None:
-            dim = routing.GetDimensionOrDie(CHANGE)
-            cost -= sum(c * dim.CumulVar(routing.End(k)).Value() for k, c in enumerate(model.change))
-        return dropped, cost
-
-    errors: list[Exception] = []
-    if report is not None:
-        best: list[tuple[int, int]] = []
-
-        def on_solution() -> None:
-            try:
-                key = current()
-                if not best or key < best[0]:
-                    best[:] = [key]
-                    report(time.time() - job.t0, key[0], unscale_cost(key[1]))
-            except Exception as e:  # re-raised after the search; C++ must not see it
-                if not errors:
-                    errors.append(e)
-
-        routing.AddAtSolutionCallback(on_solution)
-
-    search = _search_parameters(params, remaining())
-    if construction is not None:
-        routing.CloseModelWithParameters(search)
-        start = _read_start(model, construction.routes)
-        search = _search_parameters(params, remaining())
-        # Restoring the start runs the solution finalizer under the LNS completion limit; on large
-        # models with breaks that takes seconds, so give it room (it does not slow small models).
-        search.lns_time_limit.FromMilliseconds(round(1000 * min(30.0, max(0.1, remaining() / 4))))
-        solution = (
-            routing.SolveFromAssignmentWithParameters(start, search)
-            if start is not None
-            else routing.SolveWithParameters(search)
-        )
-        if solution is None and start is not None:
-            logger.warning(
-                "the search could not improve on the constructed start in time; returning the start"
-            )
-            solution = start
-            if report is not None:
-                report(time.time() - job.t0, *_start_key(model, start))
-    else:
-        solution = routing.SolveWithParameters(search)
-    status = _status_name(routing.status())
-    if errors:
-        raise errors[0]
+    logger.info("model built at %.1f s", time.time() - job.t0)
+    tracker.attach(model)
+    reduce = _fleet_mode(problem, params) == "always" and len(kept) > 0
+    first_s = remaining() * (FIRST_SHARE if reduce else 1.0)
+    routes = None if construction is None else construction.routes
+    solution = _search_from(model, routes, params, first_s, tracker)
+    tracker.check()
+    logger.info("first search done at %.1f s", time.time() - job.t0)
     if solution is None:
+        status = _status_name(model.routing.status())
         msg = f"OR-Tools found no solution (status '{status}', time limit {params.time_limit_s} s)"
         raise InfeasiblePlanError([msg])
+    if reduce:
+        first_model = model
+        model, solution = _reduce_fleet(job, copies, model, solution, tracker, remaining)
+        if remaining() > MIN_PHASE_S:  # resume the search on the best fleet with the time left
+            solution = _resume(model, solution, params, remaining(), tracker)
+        if model is not first_model:
+            logger.info("fleet phase kept a smaller fleet")
+    return _result(job, model, solution)
 
+
+def _result(job: Job, model: _SolverModel, solution: Any) -> RawAssignment:
+    """Read ``solution`` of ``model`` back as a :class:`RawAssignment`, with reasons for unserved points."""
+    problem, params, routing = job.problem, job.params, model.routing
+    status = _status_name(routing.status())
     routes, times, breaks = _read_routes(model, solution)
     served = {p for route in routes for p in route[1:-1]}
     unloaded: dict[int, int] = {}
@@ -911,7 +1258,7 @@ def _run(job: _Job, report: _Report | None) -> RawAssignment:
         )
     reasons = dict(job.ruled_out)
     n_mandatory_dropped = 0
-    for p in kept:
+    for p in job.kept:
         if p in served:
             continue
         penalty = problem.penalty[p]
@@ -938,110 +1285,6 @@ def _run(job: _Job, report: _Report | None) -> RawAssignment:
         breaks=tuple(breaks),
         first_solution=params.first_solution,
     )
-
-
-# --------------------------------------------------------------------------- parallel
-
-
-class _WorkerDied(RuntimeError):
-    """A search process ended without a result (killed, or failed to start)."""
-
-
-def _worker(jobs_file: str, worker: int, messages: Any) -> None:
-    """Process entry point: read job ``worker`` from the file, run it, send progress and the result back.
-
-    The job travels through a file rather than the process arguments so the
-    parent never blocks writing a large pickle to a child that fails to start.
-    """
-    try:
-        with open(jobs_file, "rb") as f:
-            job = pickle.load(f)[worker]
-
-        def report(elapsed_s: float, dropped: int, best: float) -> None:
-            messages.put(("progress", worker, elapsed_s, dropped, best))
-
-        messages.put(("done", worker, _run(job, report)))
-    except Exception as e:  # sent to the parent, which decides
-        messages.put(("error", worker, e))
-
-
-def _rank(a: RawAssignment, problem: RoutingProblem) -> tuple[int, int]:
-    """Sort key of results: fewer dropped mandatory points first, then the objective."""
-    mandatory_dropped = sum(1 for p in a.dropped if problem.penalty[p] is None)
-    return mandatory_dropped, a.objective
-
-
-def _run_parallel(jobs: Sequence[_Job], progress: Callable[[float, float], None] | None) -> RawAssignment:
-    """Run ``jobs`` in spawned processes; the best result, with progress relayed on global improvements.
-
-    If no process could run at all (e.g. a script without the ``if __name__ ==
-    "__main__":`` guard that ``spawn`` needs), the first job runs in this process.
-    """
-    ctx = mp.get_context("spawn")
-    messages = ctx.Queue()
-    results: dict[int, RawAssignment] = {}
-    failures: dict[int, BaseException] = {}
-    best = (math.inf, math.inf)
-    callback_error: list[Exception] = []
-    grace = jobs[0].deadline + 30.0
-    with tempfile.TemporaryDirectory(prefix="wastefleet-solve-") as tmp:
-        jobs_file = str(Path(tmp) / "jobs.pickle")
-        with open(jobs_file, "wb") as f:
-            pickle.dump(list(jobs), f, protocol=pickle.HIGHEST_PROTOCOL)
-        procs = [
-            ctx.Process(target=_worker, args=(jobs_file, i, messages), daemon=True) for i in range(len(jobs))
-        ]
-        for proc in procs:
-            proc.start()
-        try:
-            while len(results) + len(failures) < len(jobs):
-                try:
-                    kind, worker, *rest = messages.get(timeout=0.2)
-                except queue.Empty:
-                    for i, proc in enumerate(procs):
-                        if not proc.is_alive() and i not in results and i not in failures:
-                            failures[i] = _WorkerDied(f"search worker {i} exited with code {proc.exitcode}")
-                    if time.time() > grace:
-                        break
-                    continue
-                if kind == "progress":
-                    elapsed, dropped, cost = rest
-                    if (dropped, cost) < best:
-                        best = (dropped, cost)
-                        if progress is not None and not callback_error:
-                            try:
-                                progress(elapsed, cost)
-                            except Exception as e:
-                                callback_error.append(e)
-                elif kind == "done":
-                    results[worker] = rest[0]
-                else:
-                    failures[worker] = rest[0]
-        finally:
-            for proc in procs:
-                proc.join(timeout=5.0)
-                if proc.is_alive():
-                    proc.terminate()
-                    proc.join(timeout=5.0)
-            messages.close()
-            messages.cancel_join_thread()
-    if callback_error:
-        raise callback_error[0]
-    for i, err in failures.items():
-        logger.warning("search worker %d failed: %s", i, err)
-    if results:
-        problem = jobs[0].problem
-        return min(results.values(), key=lambda a: _rank(a, problem))
-    errors = [failures[i] for i in sorted(failures)]
-    if errors and all(isinstance(e, _WorkerDied) for e in errors):
-        logger.warning("no search process could run; solving in this process instead")
-        job = jobs[0]
-        spare = max(job.deadline, time.time() + 0.25 * (job.deadline - job.t0))
-        return _run(replace(job, deadline=spare), _throttled(progress))
-    first = errors[0] if errors else None
-    if isinstance(first, Exception):
-        raise first
-    raise InfeasiblePlanError(["every search worker failed"])
 
 
 # --------------------------------------------------------------------------- solve
@@ -1094,11 +1337,11 @@ def solve(
     kept = tuple(p for p in problem.points if p not in ruled_out)
     configs = params.portfolio(problem)
     deadline = t0 + params.time_limit_s
-    jobs = [_Job(problem, c, kept, ruled_out, warm_start, deadline, t0) for c in configs]
+    jobs = [Job(problem, c, kept, ruled_out, warm_start, deadline, t0) for c in configs]
     if len(jobs) == 1 or not kept:
-        result = _run(jobs[0], _throttled(progress))
+        result = run_job(jobs[0], throttled(progress))
     else:
-        result = _run_parallel(jobs, progress)
+        result = run_parallel(jobs, run_job, progress)
     logger.info(
         "solved %d points with %d vehicles in %.2f s (%s start): status %s, objective %.3f, %d unserved",
         len(problem.points),
@@ -1110,14 +1353,3 @@ def solve(
         len(result.dropped),
     )
     return replace(result, wall_time_s=time.time() - t0)
-
-
-def _throttled(progress: Callable[[float, float], None] | None) -> _Report | None:
-    """A search report calling ``progress(elapsed_s, objective)`` (searches report improvements only)."""
-    if progress is None:
-        return None
-
-    def report(elapsed_s: float, dropped: int, cost: float) -> None:
-        progress(elapsed_s, cost)
-
-    return report

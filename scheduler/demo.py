@@ -7,8 +7,8 @@ show progress; the solver's progress goes through ``solver_progress``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,11 @@ from core.render import render_map
 from core.roads import RoadNetwork
 from core.serialize import alert_to_dict, load_district, save_district
 from core.store import Store
+from core.sweep_geojson import sweeping_to_geojson
 from routing.solve import SolveParams
+from routing.sweeping import SweepResult
 from scheduler.pipeline import PlannedDay, plan_day, police_tracks
+from scheduler.sweeping import StreetCleaning, demo_street_cleaning, plan_street_cleaning
 from telematics.scenarios import plan_detour
 from telematics.simulate import SimulatedDay, simulate_plan, to_positions
 
@@ -31,6 +34,7 @@ STEPS = (
     "load road network",
     "build district",
     "road matrices and plan",
+    "sweeping and washing plans",
     "simulate GPS",
     "police tracks",
     "store",
@@ -51,6 +55,10 @@ class DemoResult:
     positions_stored: int
     alerts_stored: int
     files: dict[str, Path]
+    cleaning: Mapping[str, SweepResult] = field(default_factory=dict)
+    """Street sweeping / washing result per activity (``"sweep"``, ``"wash"``)."""
+    sweep_plan_ids: Mapping[str, int] = field(default_factory=dict)
+    """Stored sweeping plan id per activity."""
 
 
 def run_demo(
@@ -66,6 +74,8 @@ def run_demo(
     district_file: Path | None = None,
     step: Callable[[str], None] = lambda name: None,
     solver_progress: Callable[[float, float], None] | None = None,
+    sweep_time_limit_s: float = 8.0,
+    cleaning: StreetCleaning | None = None,
 ) -> DemoResult:
     """Run the whole spine once and write ``map.png``, ``plan.geojson``, ``alerts.json``.
 
@@ -79,6 +89,11 @@ def run_demo(
         Seeds the district generator, the detour and the GPS noise.
     district_file
         Plan this district (JSON file) instead of generating one.
+    sweep_time_limit_s
+        Solver time limit of each street-cleaning activity (s); the other
+        search settings (solution limit, workers) are those of ``params``.
+    cleaning
+        What to sweep and wash (default: :func:`scheduler.sweeping.demo_street_cleaning`).
     """
     step(STEPS[0])
     network = RoadNetwork.load(osm_file, cache_dir)
@@ -90,6 +105,9 @@ def run_demo(
     step(STEPS[2])
     planned = plan_day(district, network, day, params, progress=solver_progress)
     step(STEPS[3])
+    cleaning = cleaning or demo_street_cleaning(replace(params, time_limit_s=sweep_time_limit_s))
+    cleaned = plan_street_cleaning(district, network, day, cleaning)
+    step(STEPS[4])
     rng = np.random.default_rng(seed)
     detour = plan_detour(planned.plan, network, rng)
     simulated = simulate_plan(
@@ -98,7 +116,7 @@ def run_demo(
         seed=seed,
         detours=[detour] if detour is not None else [],
     )
-    step(STEPS[4])
+    step(STEPS[5])
     alerts = tuple(
         police_tracks(
             planned.plan,
@@ -107,13 +125,15 @@ def run_demo(
             vehicle_limits_mps={v.id: v.max_speed_mps for v in district.vehicles},
         )
     )
-    step(STEPS[5])
+    step(STEPS[6])
     store.save_district(district)
     plan_id = store.save_plan(planned.plan)
+    sweep_ids = {name: store.save_sweep_plan(r.plan) for name, r in cleaned.items()}
     positions_stored = store.add_positions(to_positions(simulated))
     alerts_stored = store.save_alerts(alerts)
-    step(STEPS[6])
+    step(STEPS[7])
     output_dir.mkdir(parents=True, exist_ok=True)
+    sweeping = [r.plan for r in cleaned.values()]
     files = {
         "map": render_map(
             output_dir / "map.png",
@@ -121,16 +141,31 @@ def run_demo(
             district=district,
             plan=planned.plan,
             alerts=alerts,
+            sweeping=sweeping,
             title=f"{district.name}, {day.isoformat()}: {len(planned.plan.routes)} routes, "
             f"{len(alerts)} alert(s)",
         ),
         "plan": _write_json(output_dir / "plan.geojson", plan_to_geojson(planned.plan, district)),
         "alerts": _write_json(output_dir / "alerts.json", {"alerts": [_alert_json(a) for a in alerts]}),
         "labels": _write_json(output_dir / "ground_truth.json", {"labels": simulated.labels}),
+        "sweeping": _write_json(
+            output_dir / "sweeping.geojson", sweeping_to_geojson(sweeping, district.timezone)
+        ),
         "district": output_dir / "district.json",
     }
     save_district(district, files["district"])
-    return DemoResult(district, planned, simulated, alerts, plan_id, positions_stored, alerts_stored, files)
+    return DemoResult(
+        district,
+        planned,
+        simulated,
+        alerts,
+        plan_id,
+        positions_stored,
+        alerts_stored,
+        files,
+        cleaned,
+        sweep_ids,
+    )
 
 
 def _alert_json(alert: Alert) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from core.domain import Alert, District, Plan, Route
+from core.domain import Alert, District, FacilityKind, Plan, Route, Stream, VehicleKind
 from core.roads import RoadNetwork
 from routing.model import RoutingProblem, build_problem, locations
 from routing.plan import PlanKpis, plan_kpis, to_plan
@@ -89,6 +89,26 @@ def road_matrices(district: District, network: RoadNetwork) -> RoadMatrices:
     return RoadMatrices(tuple(loc.id for loc in locs), nodes, snap_m, time_s, dist_m)
 
 
+def collection_view(district: District) -> District:
+    """The part of ``district`` that collection plans: its collection trucks and waste facilities.
+
+    Sweepers, washers, water points and facilities taking street debris only
+    belong to street cleaning (:mod:`scheduler.sweeping`). A district with no
+    collection truck is returned unchanged.
+    """
+    trucks = tuple(v for v in district.vehicles if v.kind == VehicleKind.COLLECTION_TRUCK)
+    if not trucks:
+        return district
+    facilities = tuple(
+        f
+        for f in district.facilities
+        if f.kind != FacilityKind.WATER_POINT and f.accepted_streams - {Stream.STREET_DEBRIS}
+    )
+    if len(trucks) == len(district.vehicles) and len(facilities) == len(district.facilities):
+        return district
+    return replace(district, vehicles=trucks, facilities=facilities)
+
+
 def plan_day(
     district: District,
     network: RoadNetwork,
@@ -111,7 +131,11 @@ def plan_day(
     -------
     PlannedDay
         ``violations`` lists what the independent verifier found (empty when sound).
+
+    Only :func:`collection_view` of ``district`` is planned (``matrices``, when
+    given, must be of that view).
     """
+    district = collection_view(district)
     m = matrices or road_matrices(district, network)
     problem = build_problem(district, m.time_s, m.dist_m)
     assignment = solve(problem, params, progress=progress)

@@ -21,6 +21,16 @@ from telematics.checks import CheckRules, VehicleChecker
 from telematics.limits import RoadLimits
 from telematics.scenarios import Scenario, build_scenario
 
+TELEMATICS_TYPES: tuple[str, ...] = (
+    AlertType.DETOUR.value,
+    AlertType.MISSED_STOP.value,
+    AlertType.LATE_STOP.value,
+    AlertType.SPEEDING.value,
+    AlertType.GPS_GAP.value,
+    AlertType.COVERAGE_SHORTFALL.value,
+)
+"""The alert types the telematics evaluation scores (the enforcement ones have their own)."""
+
 
 @dataclass(slots=True)
 class Score:
@@ -85,13 +95,18 @@ def match(
     *,
     ignored: Iterable[dict[str, Any]] = (),
     slack_s: float = 30.0,
+    types: Iterable[str] = TELEMATICS_TYPES,
 ) -> dict[str, Score]:
     """Score alerts against labels, one to one, per alert type (see the module docstring).
 
     ``ignored`` are cases too close to a threshold to call (same form as labels):
-    alerts matching them are not counted, and missing them is no error.
+    alerts matching them are not counted, and missing them is no error. Only
+    alerts and labels of ``types`` are scored.
     """
-    scores = {t.value: Score() for t in AlertType}
+    scores = {t: Score() for t in types}
+    alerts = [a for a in alerts if a.type.value in scores]
+    labels = [lab for lab in labels if lab["type"] in scores]
+    ignored = [lab for lab in ignored if lab["type"] in scores]
     open_labels = [dict(lab, matched=False, ignore=False) for lab in labels]
     open_labels += [dict(lab, matched=False, ignore=True) for lab in ignored]
     for alert in sorted(alerts, key=lambda a: (a.type.value, a.vehicle_id, a.start_utc)):
@@ -133,7 +148,7 @@ def evaluate_telematics(
     ``progress(seed, scores_of_that_seed)`` is called after each day.
     """
     limits = RoadLimits.from_network(network)
-    total = {t.value: Score() for t in AlertType}
+    total = {t: Score() for t in TELEMATICS_TYPES}
     for seed in seeds:
         scenario = build_scenario(network, seed, limits=limits)
         scores = match(

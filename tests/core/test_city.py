@@ -9,8 +9,9 @@ import pytest
 from shapely import LineString, Point, STRtree
 
 from core.city import BALTIMORE_SERVICE_BOX, generate_district
-from core.domain import Stream
+from core.domain import FacilityKind, Stream, VehicleKind
 from core.roads import RoadNetwork
+from scheduler.pipeline import collection_view
 
 pytestmark = pytest.mark.slow
 
@@ -23,8 +24,8 @@ def test_same_seed_same_district(baltimore: RoadNetwork) -> None:
 
 
 def test_default_district_shape(baltimore: RoadNetwork) -> None:
-    """300 points over four streams, some fixed windows, 4 facilities, 1 depot, 8-12 vehicles."""
-    d = generate_district(baltimore)
+    """300 points over four streams, some fixed windows, 4 waste facilities, 1 depot, 8-12 trucks."""
+    d = collection_view(generate_district(baltimore))
     assert len(d.points) == 300
     streams = Counter(p.stream for p in d.points)
     assert set(streams) == {Stream.RESIDUAL, Stream.KITCHEN, Stream.RECYCLABLES, Stream.HAZARDOUS}
@@ -52,3 +53,21 @@ def test_points_stand_on_streets_inside_the_box(baltimore: RoadNetwork) -> None:
     for x, y in zip(lon * kx, lat * ky, strict=True):
         nearest = lines[int(tree.nearest(Point(x, y)))]
         assert nearest.distance(Point(x, y)) < 1.0
+
+
+def test_street_cleaning_adds_fleet_and_facilities_without_changing_collection(
+    baltimore: RoadNetwork,
+) -> None:
+    """Sweepers, washers, a debris dump and a water point are added; the collection part is unchanged."""
+    with_cleaning = generate_district(baltimore, n_points=50, seed=11)
+    without = generate_district(baltimore, n_points=50, seed=11, street_cleaning=False)
+    assert collection_view(with_cleaning) == without
+    kinds = Counter(v.kind for v in with_cleaning.vehicles)
+    assert kinds[VehicleKind.SWEEPER] >= 2
+    assert kinds[VehicleKind.WASHER] >= 1
+    assert any(v.kind == VehicleKind.SWEEPER and v.shift.end_s > 86_400 for v in with_cleaning.vehicles)
+    extra = [f for f in with_cleaning.facilities if f not in without.facilities]
+    assert {f.kind for f in extra} >= {FacilityKind.WATER_POINT}
+    assert any(
+        Stream.STREET_DEBRIS in f.accepted_streams and f.kind != FacilityKind.WATER_POINT for f in extra
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -10,6 +13,7 @@ from core.domain import District
 from routing.construct import cluster_routes, split_routes
 from routing.model import build_problem
 from routing.plan import warm_start_from_plan
+from routing.search import Job, Report, rank, run_parallel, throttled
 from routing.solve import SolveParams, solve, unload_copies
 from tests.routing.helpers import FAST, matrices, plan_for, plan_problems, served_by
 
@@ -169,3 +173,63 @@ def test_worker_errors_surface(tiny_city):
 
     with pytest.raises(RuntimeError, match="bar chart on fire"):
         solve(p, replace(FAST, workers=2), progress=boom)
+
+
+# --------------------------------------------------------------------------- parallel driver
+
+
+@dataclass(frozen=True)
+class _Fake:
+    """Stands for a RawAssignment: the driver only reads ``dropped`` and ``objective``."""
+
+    dropped: tuple[int, ...]
+    objective: int
+
+
+def _fake_run(job: Job, report: Report | None) -> _Fake:
+    """A search whose result is named by its params: ``(dropped points, objective)``."""
+    dropped, objective = job.params
+    if report is not None:
+        report(0.01, len(dropped), objective / 1000)
+    return _Fake(tuple(dropped), objective)
+
+
+def _dying_run(job: Job, report: Report | None) -> _Fake:
+    """Dies in a worker process; in the main process returns objective 7."""
+    if mp.current_process().name != "MainProcess":
+        os._exit(3)
+    return _Fake((), 7)
+
+
+def _jobs(problem, params_list):
+    t0 = time.time()
+    return [Job(problem, params, (), {}, None, t0 + 20.0, t0) for params in params_list]
+
+
+def test_run_parallel_keeps_fewest_dropped_then_cheapest(tiny_city):
+    """Three workers: the result with no dropped mandatory point wins over a cheaper one that drops one."""
+    p = _problem(tiny_city)
+    p1 = p.index_of()["p1"]
+    calls: list[float] = []
+    best = run_parallel(
+        _jobs(p, [((), 300), ((p1,), 100), ((), 200)]), _fake_run, lambda t, cost: calls.append(cost)
+    )
+    assert best == _Fake((), 200)
+    assert calls, "progress is relayed"
+    assert calls[-1] == pytest.approx(0.2), "the last report is the best result (fewest dropped first)"
+    assert rank(_Fake((p1,), 1), p) > rank(_Fake((), 10**9), p)
+
+
+def test_run_parallel_falls_back_to_this_process_when_workers_die(tiny_city):
+    """Workers that exit without a result: the first job runs here instead."""
+    p = _problem(tiny_city)
+    assert run_parallel(_jobs(p, [((), 1), ((), 2)]), _dying_run, None) == _Fake((), 7)
+
+
+def test_throttled_passes_elapsed_and_cost():
+    seen: list[tuple[float, float]] = []
+    report = throttled(lambda t, c: seen.append((t, c)))
+    assert report is not None
+    report(1.5, 0, 42.0)
+    assert seen == [(1.5, 42.0)]
+    assert throttled(None) is None

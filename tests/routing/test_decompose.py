@@ -1,0 +1,69 @@
+"""Decomposition: grouping routes by angle, independence check, and a decomposed solve end to end."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import pytest
+
+import routing.solve as solve_module
+from core.domain import District
+from routing.decompose import independent_routes, route_groups
+from routing.model import build_problem
+from routing.verify import verify_plan
+from tests.routing.helpers import FAST, matrices, plan_for, plan_problems
+
+
+def _problem(city: District):
+    m = matrices(city)
+    return build_problem(city, m.time_s, m.dist_m)
+
+
+def test_route_groups_follow_the_angle_around_the_depot(tiny_city):
+    """p1/p2 lie north of the depot (90 deg), p4/p5 north-east (27-45 deg): east first, then north."""
+    p = _problem(tiny_city)
+    ix = p.index_of()
+    north = (ix["p1"], ix["p2"], ix["F"])
+    east = (ix["p5"], ix["p4"], ix["F"])
+    assert route_groups(p, [north, east], 1) == [[1], [0]]
+    assert route_groups(p, [north, east], 1, offset=1) == [[0], [1]]
+    assert route_groups(p, [north, east], 2) == [[1, 0]]
+    assert route_groups(p, [north, ()], 3) == [[0]], "vehicles without points are left out"
+    assert route_groups(p, [(), ()], 3) == []
+
+
+def test_independent_routes_needs_enough_bays_and_no_tonnage(tiny_city):
+    """One bay for two trucks couples the routes; enough bays and no tonnage limit make them independent."""
+    assert not independent_routes(_problem(tiny_city))
+    roomy = replace(tiny_city, facilities=tuple(replace(f, tipping_bays=2) for f in tiny_city.facilities))
+    assert independent_routes(_problem(roomy))
+    capped = replace(roomy, facilities=tuple(replace(f, daily_capacity_kg=5000.0) for f in roomy.facilities))
+    assert not independent_routes(_problem(capped))
+
+
+@pytest.fixture
+def small_decomposition(monkeypatch):
+    """Decompose from one point on, one route per group, so the tiny city goes through it."""
+    monkeypatch.setattr(solve_module, "DECOMPOSE_FROM", 1)
+    monkeypatch.setattr(solve_module, "GROUP_SIZE", 1)
+
+
+def test_decomposed_solve_serves_everything_and_passes_the_verifier(tiny_city, small_decomposition, caplog):
+    """Two trucks needed (1000 kg a day each), routes solved one by one: feasible, all points served."""
+    city = replace(
+        tiny_city,
+        points=tuple(replace(q, expected_kg=300.0) for q in tiny_city.points),
+        facilities=tuple(replace(f, tipping_bays=2) for f in tiny_city.facilities),
+        vehicles=tuple(replace(v, max_route_kg=1000.0) for v in tiny_city.vehicles),
+    )
+    with caplog.at_level(logging.INFO, logger="routing.solve"):
+        solved = plan_for(city, replace(FAST, time_limit_s=3.0))
+    assert any("decomposition round" in r.getMessage() for r in caplog.records), "the decomposed path ran"
+    assert solved.assignment.status == "success"
+    assert solved.assignment.dropped == ()
+    assert sum(1 for r in solved.plan.routes if len(r.stops) > 2) == 2
+    assert plan_problems(solved.plan, city, solved.m) == []
+    m = solved.m
+    index_of = {loc.id: i for i, loc in enumerate(solved.problem.locations)}
+    assert list(verify_plan(solved.plan, city, m.time_s, m.dist_m, index_of)) == []
