@@ -27,6 +27,7 @@ from routing.solve import SolveParams
 from routing.sweeping import SweepResult
 from scheduler.pipeline import PlannedDay, plan_day, police_tracks
 from scheduler.sweeping import StreetCleaning, demo_street_cleaning, plan_street_cleaning
+from telematics.positions_csv import write_positions_csv
 from telematics.scenarios import plan_detour
 from telematics.simulate import SimulatedDay, simulate_plan, to_positions
 
@@ -129,7 +130,8 @@ def run_demo(
     store.save_district(district)
     plan_id = store.save_plan(planned.plan)
     sweep_ids = {name: store.save_sweep_plan(r.plan) for name, r in cleaned.items()}
-    positions_stored = store.add_positions(to_positions(simulated))
+    positions = to_positions(simulated)
+    positions_stored = store.add_positions(positions)
     alerts_stored = store.save_alerts(alerts)
     step(STEPS[7])
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +148,7 @@ def run_demo(
             f"{len(alerts)} alert(s)",
         ),
         "plan": _write_json(output_dir / "plan.geojson", plan_to_geojson(planned.plan, district)),
+        "positions": write_positions_csv(positions, output_dir / "positions.csv"),
         "alerts": _write_json(output_dir / "alerts.json", {"alerts": [_alert_json(a) for a in alerts]}),
         "labels": _write_json(output_dir / "ground_truth.json", {"labels": simulated.labels}),
         "sweeping": _write_json(
