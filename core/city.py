@@ -203,9 +203,7 @@ def _street_fleet(depot_id: str) -> tuple[Vehicle, ...]:
 def _street_facilities(at: Callable[[float, float], tuple[float, float]]) -> tuple[Facility, ...]:
     """A debris dump and a water point, open day and night.
 
-    The domain asks every facility to accept a stream; the water point names
-    ``street_debris`` (the washers' run-off) and is told apart by its kind: the
-    sweeping planner never dumps at a water point.
+    The water point accepts no stream: washers refill there, nobody unloads.
     """
     always = TimeWindow(0, 2 * 86_400)
     debris = frozenset({Stream.STREET_DEBRIS})
@@ -213,7 +211,7 @@ def _street_facilities(at: Callable[[float, float], tuple[float, float]]) -> tup
         Facility("DUMP-1", "Street-debris dump", FacilityKind.DISPOSAL_SITE, *at(0.45, 0.3),
                  accepted_streams=debris, opening=always, unload_s=600, tipping_bays=2),
         Facility("WATER-1", "Water point", FacilityKind.WATER_POINT, *at(0.45, 0.5),
-                 accepted_streams=debris, opening=always, unload_s=900, tipping_bays=1),
+                 accepted_streams=frozenset(), opening=always, unload_s=900, tipping_bays=1),
     )  # fmt: skip
 
 

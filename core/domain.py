@@ -126,11 +126,11 @@ def _check_enum(record: str, name: str, value: Any, enum: type[StrEnum]) -> Any:
         raise ValidationError(record, name, f"must be one of {allowed}; got {value!r}") from None
 
 
-def _coerce_streams(record: str, name: str, values: Any) -> frozenset[Stream]:
+def _coerce_streams(record: str, name: str, values: Any, *, allow_empty: bool = False) -> frozenset[Stream]:
     if isinstance(values, str) or not hasattr(values, "__iter__"):
         raise ValidationError(record, name, f"must be a list of streams, got {values!r}")
     streams = frozenset(_check_enum(record, name, v, Stream) for v in values)
-    if not streams:
+    if not streams and not allow_empty:
         raise ValidationError(record, name, "must name at least one stream")
     return streams
 
@@ -175,7 +175,8 @@ class Depot:
 
 @dataclass(frozen=True, slots=True)
 class Facility:
-    """A transfer station, plant, landfill, yard or water point where loads are unloaded."""
+    """A transfer station, plant, landfill or yard where loads are unloaded, or a water point
+    where washers refill (a water point may accept no stream)."""
 
     id: str
     name: str
@@ -193,9 +194,14 @@ class Facility:
         record = f"Facility '{self.id}'"
         object.__setattr__(self, "kind", _check_enum(record, "kind", self.kind, FacilityKind))
         _check_lat_lon(record, self.lat, self.lon)
-        object.__setattr__(
-            self, "accepted_streams", _coerce_streams(record, "accepted_streams", self.accepted_streams)
+        # A water point takes no waste (washers refill there); every other facility accepts a stream.
+        streams = _coerce_streams(
+            record,
+            "accepted_streams",
+            self.accepted_streams,
+            allow_empty=self.kind == FacilityKind.WATER_POINT,
         )
+        object.__setattr__(self, "accepted_streams", streams)
         _check_non_negative(record, "unload_s", self.unload_s)
         if not isinstance(self.tipping_bays, int) or self.tipping_bays < 1:
             raise ValidationError(

@@ -171,10 +171,10 @@ class _Reader:
             out.append((name, item))
         return out
 
-    def streams(self, key: str) -> frozenset[Stream]:
-        """A non-empty list of stream names."""
+    def streams(self, key: str, *, allow_empty: bool = False) -> frozenset[Stream]:
+        """A list of stream names, non-empty unless ``allow_empty``."""
         items = self.array(key)
-        if not items:
+        if not items and not allow_empty:
             raise self.fail(key, "must name at least one stream")
         return frozenset(_as_enum(self.record, f"{key}[{i}]", v, Stream) for i, v in enumerate(items))
 
@@ -650,10 +650,10 @@ def _facility(record: str, d: Any) -> Facility:
         Facility,
         id=r.text("id", non_empty=True),
         name=r.text("name", ""),
-        kind=r.enum("kind", FacilityKind),
+        kind=(kind := r.enum("kind", FacilityKind)),
         lat=r.number("lat"),
         lon=r.number("lon"),
-        accepted_streams=r.streams("accepted_streams"),
+        accepted_streams=r.streams("accepted_streams", allow_empty=kind == FacilityKind.WATER_POINT),
         opening=r.window("opening", _default(fd, "opening")),
         unload_s=r.integer("unload_s", _default(fd, "unload_s")),
         tipping_bays=r.integer("tipping_bays", _default(fd, "tipping_bays")),

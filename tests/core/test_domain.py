@@ -138,6 +138,14 @@ def test_facility_errors() -> None:
     assert Facility(**base).daily_capacity_kg == math.inf  # type: ignore[arg-type]
 
 
+def test_only_a_water_point_may_accept_no_stream() -> None:
+    """Washers refill at a water point, which takes no waste; any other facility must accept a stream."""
+    base = {"id": "W1", "name": "Hydrant", "lat": 39.0, "lon": -76.0, "accepted_streams": []}
+    assert Facility(**base, kind=FacilityKind.WATER_POINT).accepted_streams == frozenset()  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="accepted_streams"):
+        Facility(**base, kind=FacilityKind.TRANSFER_STATION)  # type: ignore[arg-type]
+
+
 def test_district_cross_checks() -> None:
     """A district rejects duplicate ids across groups and vehicles at unknown depots."""
     depot = Depot("D1", "Depot", 39.0, -76.0)

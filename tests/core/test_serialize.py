@@ -390,6 +390,33 @@ def test_district_dict_matches_file_format() -> None:
     json.dumps(d, allow_nan=False)  # strict JSON: no Infinity
 
 
+def test_water_point_without_streams_reads_and_others_fail() -> None:
+    """A district file's water point may list no streams; a landfill listing none fails, naming it."""
+    d = {
+        "name": "Mini",
+        "timezone": "UTC",
+        "depots": [{"id": "D1", "name": "Yard", "lat": 1, "lon": 2}],
+        "facilities": [
+            {"id": "W1", "name": "Hydrant", "kind": "water_point", "lat": 1, "lon": 2, "accepted_streams": []}
+        ],
+        "points": [],
+        "vehicles": [
+            {
+                "id": "V1",
+                "kind": "washer",
+                "depot_id": "D1",
+                "streams": ["street_debris"],
+                "capacity_kg": 1,
+                "capacity_l": 9000,
+            }
+        ],
+    }
+    assert district_from_dict(d).facilities[0].accepted_streams == frozenset()
+    d["facilities"][0]["kind"] = "landfill"  # type: ignore[index]
+    with pytest.raises(ValidationError, match=r"facilities\[0\].*accepted_streams"):
+        district_from_dict(d)
+
+
 def test_district_defaults_may_be_omitted() -> None:
     """Keys with a domain default may be left out of a district file; the domain defaults apply."""
     d = {
