@@ -9,10 +9,12 @@ import pytest
 
 import routing.solve as solve_module
 from core.domain import District
+from core.errors import ValidationError
 from routing.decompose import independent_routes, route_groups
 from routing.model import build_problem
+from routing.solve import SolveParams
 from routing.verify import verify_plan
-from tests.routing.helpers import FAST, matrices, plan_for, plan_problems
+from tests.routing.helpers import FAST, at, matrices, plan_for, plan_problems
 
 
 def _problem(city: District):
@@ -67,3 +69,45 @@ def test_decomposed_solve_serves_everything_and_passes_the_verifier(tiny_city, s
     m = solved.m
     index_of = {loc.id: i for i, loc in enumerate(solved.problem.locations)}
     assert list(verify_plan(solved.plan, city, m.time_s, m.dist_m, index_of)) == []
+
+
+def test_decomposed_solve_reports_a_dropped_optional_point(tiny_city, small_decomposition):
+    """An optional far-away point worth almost nothing is left out by a group's search and reported."""
+    far = at(0, 6)  # 4 km north of p2: 8 km of detour at 2.0 per km against a penalty of 0.001
+    city = replace(
+        tiny_city,
+        points=tuple(
+            replace(q, penalty=0.001, lat=far[0], lon=far[1]) if q.id == "p5" else q for q in tiny_city.points
+        ),
+        facilities=tuple(replace(f, tipping_bays=2) for f in tiny_city.facilities),
+        vehicles=tuple(replace(v, max_route_kg=300.0) for v in tiny_city.vehicles),
+    )
+    solved = plan_for(city, replace(FAST, time_limit_s=3.0))
+    p5 = solved.problem.index_of()["p5"]
+    assert solved.assignment.dropped == (p5,)
+    assert solved.assignment.reasons[p5].startswith("optional")
+    assert [u.point_id for u in solved.plan.unserved] == ["p5"]
+
+
+def test_portfolio_decomposes_in_worker_zero_only_below_large(tiny_city):
+    """Under LARGE points the second worker searches the whole plan; explicit settings pass through."""
+    p = _problem(tiny_city)
+    auto = SolveParams(workers=2).portfolio(p)
+    assert [c.decompose for c in auto] == ["auto", "never"]
+    always = SolveParams(workers=2, decompose="always").portfolio(p)
+    assert [c.decompose for c in always] == ["always", "always"]
+    with pytest.raises(ValidationError, match="decompose"):
+        SolveParams(decompose="sometimes")
+
+
+def test_decompose_never_searches_the_whole_plan(tiny_city, small_decomposition, caplog):
+    """``decompose="never"`` skips the group phase even where it would apply."""
+    city = replace(
+        tiny_city,
+        facilities=tuple(replace(f, tipping_bays=2) for f in tiny_city.facilities),
+        vehicles=tuple(replace(v, max_route_kg=300.0) for v in tiny_city.vehicles),
+    )
+    with caplog.at_level(logging.INFO, logger="routing.solve"):
+        solved = plan_for(city, replace(FAST, decompose="never"))
+    assert not any("decomposition round" in r.getMessage() for r in caplog.records)
+    assert solved.assignment.dropped == ()
