@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -21,6 +21,9 @@ from rich.table import Table
 from core.domain import AlertType
 from core.errors import ValidationError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 console = Console()
 if not console.is_terminal:
@@ -38,26 +41,20 @@ def _emit(body: Any) -> None:
 
 
 def _police(args: argparse.Namespace, settings: Settings) -> int:
-    from core.enforcement_io import Kind, load_file
+    from core.enforcement_io import KINDS, load_file
     from core.plan_reader import plan_from_geojson
+    from core.reading import parse_json, read_text
     from scheduler.police import EnforcementInputs, alerts_document, police_interchange
     from telematics.positions_csv import read_positions_csv
 
-    try:
-        data = json.loads(Path(args.plan).read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise ValidationError(args.plan, "file", f"cannot be read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ValidationError(args.plan, "file", f"is not JSON: {exc.msg} at line {exc.lineno}") from None
-    ip = plan_from_geojson(data, timezone=args.timezone)
+    ip = plan_from_geojson(parse_json(args.plan, read_text(args.plan)), timezone=args.timezone)
     for rejected in ip.rejected:
         errors.print(f"{args.plan}: {rejected}", markup=False, highlight=False)
     fixes = read_positions_csv(args.positions)
     for issue in fixes.issues:
         errors.print(f"{args.positions}: {issue}", markup=False, highlight=False)
     records: dict[str, tuple[Any, ...]] = {}
-    kinds: tuple[Kind, ...] = ("sites", "zones", "permits", "tickets")
-    for kind in kinds:
+    for kind in KINDS:
         records[kind] = ()
         path = getattr(args, kind)
         if path:
@@ -73,13 +70,8 @@ def _police(args: argparse.Namespace, settings: Settings) -> int:
         with Store.open(settings.sqlalchemy_url) as store:
             stored = store.add_positions(fixes.positions, source="file")
             new = store.save_alerts(alerts)
-            for kind, saver in (
-                ("sites", store.save_sites),
-                ("zones", store.save_zones),
-                ("permits", store.save_permits),
-                ("tickets", store.save_tickets),
-            ):
-                saver(records[kind])
+            for kind in KINDS:
+                _save_records(store, kind, records[kind])
         errors.print(f"stored {stored} new positions and {new} new alerts", highlight=False)
     if args.json:
         _emit(alerts_document(alerts, evidence=args.evidence))
@@ -105,6 +97,17 @@ def _hm(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _save_records(store: Store, kind: str, records: Sequence[Any]) -> None:
+    """Save enforcement records of ``kind`` (sites, zones, permits or tickets), replacing same ids."""
+    saver = {
+        "sites": store.save_sites,
+        "zones": store.save_zones,
+        "permits": store.save_permits,
+        "tickets": store.save_tickets,
+    }[kind]
+    saver(records)  # type: ignore[operator]
+
+
 # --------------------------------------------------------------------------- enforcement load
 
 
@@ -114,13 +117,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
     loaded = load_file(args.kind, args.file)
     with Store.open(settings.sqlalchemy_url) as store:
-        saver = {
-            "sites": store.save_sites,
-            "zones": store.save_zones,
-            "permits": store.save_permits,
-            "tickets": store.save_tickets,
-        }[args.kind]
-        saver(loaded.records)  # type: ignore[operator]
+        _save_records(store, args.kind, loaded.records)
     console.print(f"{args.kind}: {len(loaded.records)} accepted and stored, {len(loaded.rejected)} rejected")
     for r in loaded.rejected:
         console.print(f"  rejected {r}", markup=False, highlight=False)

@@ -28,6 +28,7 @@ from core.domain import (
     _check_lat_lon,
     _check_non_negative,
     _check_positive,
+    _coerce_streams,
 )
 from core.errors import ValidationError
 
@@ -74,8 +75,8 @@ DISPOSAL_KINDS: frozenset[SiteKind] = frozenset(
 """Kinds where tipping is normally allowed; :attr:`Site.approved_for_disposal` decides per site."""
 
 
-def _check_polygon(record: str, name: str, value: Any) -> tuple[LatLon, ...]:
-    """``value`` as a tuple of >= 3 ``(lat, lon)`` pairs (an open or closed ring)."""
+def _check_points(record: str, name: str, value: Any) -> list[LatLon]:
+    """``value`` as a list of valid ``(lat, lon)`` pairs (degrees)."""
     if isinstance(value, str) or not hasattr(value, "__iter__"):
         raise ValidationError(record, name, f"must be a list of (lat, lon) pairs, got {value!r}")
     pts: list[LatLon] = []
@@ -86,6 +87,12 @@ def _check_polygon(record: str, name: str, value: Any) -> tuple[LatLon, ...]:
             raise ValidationError(record, f"{name}[{k}]", f"must be a (lat, lon) pair, got {p!r}") from None
         _check_lat_lon(f"{record} {name}[{k}]", lat, lon)
         pts.append((float(lat), float(lon)))
+    return pts
+
+
+def _check_polygon(record: str, name: str, value: Any) -> tuple[LatLon, ...]:
+    """``value`` as a tuple of >= 3 ``(lat, lon)`` pairs (an open or closed ring)."""
+    pts = _check_points(record, name, value)
     if len(pts) > 1 and pts[0] == pts[-1]:
         pts.pop()  # a closed ring: keep the open form
     if len(set(pts)) < 3:
@@ -214,14 +221,10 @@ class Site:
             raise ValidationError(
                 record, "approved_for_disposal", f"must be true or false, got {self.approved_for_disposal!r}"
             )
-        if isinstance(self.accepted_streams, str) or not hasattr(self.accepted_streams, "__iter__"):
-            raise ValidationError(
-                record, "accepted_streams", f"must be a list, got {self.accepted_streams!r}"
-            )
         object.__setattr__(
             self,
             "accepted_streams",
-            frozenset(_check_enum(record, "accepted_streams", s, Stream) for s in self.accepted_streams),
+            _coerce_streams(record, "accepted_streams", self.accepted_streams, allow_empty=True),
         )
 
     @property
@@ -334,16 +337,7 @@ class Permit:
 
 
 def _check_line(record: str, name: str, value: Any) -> tuple[LatLon, ...]:
-    if isinstance(value, str) or not hasattr(value, "__iter__"):
-        raise ValidationError(record, name, f"must be a list of (lat, lon) pairs, got {value!r}")
-    pts: list[LatLon] = []
-    for k, p in enumerate(value):
-        try:
-            lat, lon = p
-        except (TypeError, ValueError):
-            raise ValidationError(record, f"{name}[{k}]", f"must be a (lat, lon) pair, got {p!r}") from None
-        _check_lat_lon(f"{record} {name}[{k}]", lat, lon)
-        pts.append((float(lat), float(lon)))
+    pts = _check_points(record, name, value)
     if len(pts) < 2:
         raise ValidationError(record, name, f"must have at least 2 points, got {len(pts)}")
     return tuple(pts)

@@ -1,7 +1,7 @@
 """Enforcement records in and out: GeoJSON and CSV loaders, and the JSON bodies the store keeps.
 
 Loaders never stop at a bad record: each returns a :class:`Loaded` with the good
-records and a :class:`LoadRejection` per bad one, naming where it is (``line 7``
+records and a :class:`core.reading.Rejection` per bad one, naming where it is (``line 7``
 of a CSV file, where line 1 is the header; ``features[3]`` of a GeoJSON file),
 the record id when known, the field and why. A file that cannot be read at all
 (not JSON, no header, a required column missing) raises
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any, Generic, Literal, TypeVar, cast
 
 from core.enforcement import DailyWindow, Permit, RestrictedZone, Site, WeighTicket
 from core.errors import ValidationError
+from core.reading import FieldError, Rejection, iso_utc_seconds, parse_json, read_text
 
 T = TypeVar("T")
 Kind = Literal["sites", "zones", "permits", "tickets"]
@@ -45,8 +45,8 @@ KINDS: tuple[Kind, ...] = ("sites", "zones", "permits", "tickets")
 
 __all__ = [
     "KINDS",
-    "LoadRejection",
     "Loaded",
+    "Rejection",
     "load_csv",
     "load_file",
     "load_geojson",
@@ -64,36 +64,11 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class LoadRejection:
-    """A record turned away: ``where`` (``line 7``, ``features[3]``), its id when known, field, reason."""
-
-    where: str
-    field: str
-    reason: str
-    record_id: str | None = None
-
-    def __str__(self) -> str:
-        who = f" (id {self.record_id!r})" if self.record_id else ""
-        return f"{self.where}{who}: field '{self.field}' {self.reason}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {"where": self.where, "id": self.record_id, "field": self.field, "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
 class Loaded(Generic[T]):
     """The outcome of loading one file: accepted records and the rejections."""
 
     records: list[T]
-    rejected: list[LoadRejection] = field(default_factory=list)
-
-
-class _Bad(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- cell parsing
@@ -108,10 +83,10 @@ def _text(props: Mapping[str, Any], name: str, *aliases: str, required: bool = T
         value = props.get(key)
         if not _blank(value):
             if not isinstance(value, str | int) or isinstance(value, bool):
-                raise _Bad(key, f"must be a string, got {value!r}")
+                raise FieldError(key, f"must be a string, got {value!r}")
             return str(value).strip()
     if required:
-        raise _Bad(name, "is missing")
+        raise FieldError(name, "is missing")
     return None
 
 
@@ -119,16 +94,16 @@ def _number(props: Mapping[str, Any], name: str, *, required: bool = True) -> fl
     value = props.get(name)
     if _blank(value):
         if required:
-            raise _Bad(name, "is missing")
+            raise FieldError(name, "is missing")
         return None
     if isinstance(value, bool):
-        raise _Bad(name, f"must be a number, got {value!r}")
+        raise FieldError(name, f"must be a number, got {value!r}")
     try:
         out = float(cast(Any, value))
     except (TypeError, ValueError):
-        raise _Bad(name, f"must be a number, got {value!r}") from None
+        raise FieldError(name, f"must be a number, got {value!r}") from None
     if not math.isfinite(out):
-        raise _Bad(name, f"must be a finite number, got {value!r}")
+        raise FieldError(name, f"must be a finite number, got {value!r}")
     return out
 
 
@@ -144,7 +119,7 @@ def _flag(props: Mapping[str, Any], name: str, *aliases: str) -> bool:
             return True
         if text in ("0", "false", "no", "n", "f"):
             return False
-        raise _Bad(key, f"must be true or false, got {value!r}")
+        raise FieldError(key, f"must be true or false, got {value!r}")
     return False
 
 
@@ -157,7 +132,7 @@ def _list(props: Mapping[str, Any], name: str) -> list[str]:
         return [part.strip() for part in value.split(";") if part.strip()]
     if isinstance(value, list | tuple):
         return [str(v).strip() for v in value]
-    raise _Bad(name, f"must be a list, got {value!r}")
+    raise FieldError(name, f"must be a list, got {value!r}")
 
 
 def _day(props: Mapping[str, Any], name: str) -> date:
@@ -165,18 +140,11 @@ def _day(props: Mapping[str, Any], name: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise _Bad(name, f"must be a date YYYY-MM-DD, got {value!r}") from None
+        raise FieldError(name, f"must be a date YYYY-MM-DD, got {value!r}") from None
 
 
 def _utc(props: Mapping[str, Any], name: str, *aliases: str) -> float:
-    value = _text(props, name, *aliases)
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise _Bad(name, f"must be an ISO 8601 UTC time like 2026-03-05T22:15:00Z, got {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return iso_utc_seconds(name, str(_text(props, name, *aliases)))
 
 
 def _hours(props: Mapping[str, Any], name: str) -> list[DailyWindow]:
@@ -185,17 +153,17 @@ def _hours(props: Mapping[str, Any], name: str) -> list[DailyWindow]:
         try:
             out.append(DailyWindow.parse(text))
         except ValidationError as exc:
-            raise _Bad(name, f"{exc.reason}, got {text!r}") from None
+            raise FieldError(name, f"{exc.reason}, got {text!r}") from None
     return out
 
 
 def _lonlat(where: str, value: Any) -> tuple[float, float]:
     """A GeoJSON position ``[lon, lat]`` as ``(lat, lon)``."""
     if not isinstance(value, list | tuple) or len(value) < 2:
-        raise _Bad(where, f"must be a [lon, lat] position, got {value!r}")
+        raise FieldError(where, f"must be a [lon, lat] position, got {value!r}")
     lon, lat = value[0], value[1]
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)):
-        raise _Bad(where, f"must hold numbers, got {value!r}")
+        raise FieldError(where, f"must hold numbers, got {value!r}")
     return float(lat), float(lon)
 
 
@@ -204,10 +172,10 @@ def _ring(geometry: Mapping[str, Any]) -> list[tuple[float, float]]:
     coords = geometry.get("coordinates")
     if geometry.get("type") == "MultiPolygon":
         if not isinstance(coords, list) or not coords:
-            raise _Bad("geometry.coordinates", "must hold at least one polygon")
+            raise FieldError("geometry.coordinates", "must hold at least one polygon")
         coords = coords[0]
     if not isinstance(coords, list) or not coords or not isinstance(coords[0], list):
-        raise _Bad("geometry.coordinates", "must hold the polygon's rings")
+        raise FieldError("geometry.coordinates", "must hold the polygon's rings")
     return [_lonlat(f"geometry.coordinates[0][{k}]", p) for k, p in enumerate(coords[0])]
 
 
@@ -218,13 +186,13 @@ def _lines(geometry: Mapping[str, Any] | None) -> list[list[tuple[float, float]]
     if kind == "LineString":
         coords = [coords]
     elif kind != "MultiLineString":
-        raise _Bad("geometry.type", f"must be LineString, MultiLineString or null, got {kind!r}")
+        raise FieldError("geometry.type", f"must be LineString, MultiLineString or null, got {kind!r}")
     if not isinstance(coords, list):
-        raise _Bad("geometry.coordinates", "must be a list of lines")
+        raise FieldError("geometry.coordinates", "must be a list of lines")
     out = []
     for i, line in enumerate(coords):
         if not isinstance(line, list):
-            raise _Bad(f"geometry.coordinates[{i}]", "must be a list of [lon, lat] positions")
+            raise FieldError(f"geometry.coordinates[{i}]", "must be a list of [lon, lat] positions")
         out.append([_lonlat(f"geometry.coordinates[{i}][{k}]", p) for k, p in enumerate(line)])
     return out
 
@@ -246,7 +214,7 @@ def _site(props: Mapping[str, Any], geometry: Mapping[str, Any] | None) -> Site:
         return Site(polygon=tuple(_ring(geometry)), **common)
     if geometry is not None:
         if geometry.get("type") != "Point":
-            raise _Bad("geometry.type", f"must be Point or Polygon, got {geometry.get('type')!r}")
+            raise FieldError("geometry.type", f"must be Point or Polygon, got {geometry.get('type')!r}")
         lat: float | None
         lon: float | None
         lat, lon = _lonlat("geometry.coordinates", geometry.get("coordinates"))
@@ -259,7 +227,7 @@ def _zone(props: Mapping[str, Any], geometry: Mapping[str, Any] | None) -> Restr
     zid = _text(props, "id", "zone_id")
     if geometry is None or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         got = None if geometry is None else geometry.get("type")
-        raise _Bad("geometry.type", f"must be Polygon, got {got!r}")
+        raise FieldError("geometry.type", f"must be Polygon, got {got!r}")
     return RestrictedZone(
         id=str(zid),
         name=_text(props, "name", required=False) or "",
@@ -333,27 +301,27 @@ def _record_id(props: Mapping[str, Any]) -> str | None:
 
 
 def _build(kind: str, where: str, props: Mapping[str, Any], geometry: Any) -> Any:
-    """One record, or a LoadRejection."""
+    """One record, or a Rejection."""
     try:
         return _BUILDERS[kind](props, geometry)
-    except _Bad as bad:
-        return LoadRejection(where, bad.field, bad.reason, _record_id(props))
+    except FieldError as bad:
+        return Rejection(where, bad.field, bad.reason, _record_id(props))
     except ValidationError as exc:
-        return LoadRejection(where, exc.field, exc.reason, _record_id(props))
+        return Rejection(where, exc.field, exc.reason, _record_id(props))
 
 
 def _split(kind: str, items: Iterable[tuple[str, Mapping[str, Any], Any]]) -> Loaded[Any]:
     records: list[Any] = []
-    rejected: list[LoadRejection] = []
+    rejected: list[Rejection] = []
     seen: dict[str, str] = {}
     for where, props, geometry in items:
         out = _build(kind, where, props, geometry)
-        if isinstance(out, LoadRejection):
+        if isinstance(out, Rejection):
             rejected.append(out)
             continue
         rid = out.ticket_id if isinstance(out, WeighTicket) else out.id
         if rid in seen:
-            rejected.append(LoadRejection(where, "id", f"repeats the id of {seen[rid]}", rid))
+            rejected.append(Rejection(where, "id", f"repeats the id of {seen[rid]}", rid))
             continue
         seen[rid] = where
         records.append(out)
@@ -377,27 +345,25 @@ def load_geojson(kind: Kind, data: Any, *, source: str = "GeoJSON") -> Loaded[An
     if not isinstance(features, list):
         raise ValidationError(source, "features", "must be a list (a GeoJSON FeatureCollection)")
     items: list[tuple[str, Mapping[str, Any], Any]] = []
-    bad: list[LoadRejection] = []
+    bad: list[Rejection] = []
     for i, feature in enumerate(features):
         where = f"features[{i}]"
         if not isinstance(feature, Mapping) or not isinstance(feature.get("properties") or {}, Mapping):
-            bad.append(LoadRejection(where, "properties", "must be a Feature with an object of properties"))
+            bad.append(Rejection(where, "properties", "must be a Feature with an object of properties"))
             continue
         props = dict(feature.get("properties") or {})
         if "id" not in props and feature.get("id") is not None:
             props["id"] = feature["id"]
         geometry = feature.get("geometry")
         if geometry is not None and not isinstance(geometry, Mapping):
-            bad.append(
-                LoadRejection(where, "geometry", "must be a GeoJSON geometry or null", _record_id(props))
-            )
+            bad.append(Rejection(where, "geometry", "must be a GeoJSON geometry or null", _record_id(props)))
             continue
         items.append((where, props, geometry))
     out = _split(kind, items)
     return Loaded(out.records, sorted([*bad, *out.rejected], key=_order))
 
 
-def _order(r: LoadRejection) -> tuple[int, str]:
+def _order(r: Rejection) -> tuple[int, str]:
     digits = "".join(c for c in r.where if c.isdigit())
     return (int(digits) if digits else -1, r.where)
 
@@ -437,17 +403,10 @@ def load_file(kind: Kind, path: str | Path) -> Loaded[Any]:
     if kind not in KINDS:
         raise ValidationError(str(path), "kind", f"must be one of {', '.join(KINDS)}; got {kind!r}")
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ValidationError(str(p), "file", f"cannot be read: {exc.strerror or exc}") from None
+    text = read_text(p)
     suffix = p.suffix.lower()
     if suffix in (".geojson", ".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(str(p), "file", f"is not JSON: {exc.msg} at line {exc.lineno}") from None
-        return load_geojson(kind, data, source=str(p))
+        return load_geojson(kind, parse_json(p, text), source=str(p))
     if suffix in (".csv", ".txt"):
         return load_csv(kind, text, source=str(p))
     raise ValidationError(str(p), "file", f"has an unknown suffix {suffix!r} (.geojson, .json or .csv)")

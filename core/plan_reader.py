@@ -23,7 +23,7 @@ Times in the file are ISO 8601 UTC. Plan times become seconds since local
 midnight of the plan's day in ``properties.timezone`` of the FeatureCollection
 (UTC when absent); ``properties.day`` gives the day, else the local date of the
 first time found. A bad feature is rejected with its index, id and field, and
-the rest are kept (:class:`PlanRejection`); a stop whose route is missing or
+the rest are kept (:class:`core.reading.Rejection`); a stop whose route is missing or
 rejected is rejected too.
 """
 
@@ -33,7 +33,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +43,7 @@ from core.domain import Plan, PlanStop, Route, StopKind, TimeWindow, VehicleKind
 from core.errors import ValidationError
 from core.geo import haversine_m
 from core.geojson import day_start_utc
+from core.reading import FieldError, Rejection, iso_utc_seconds
 
 DEPOT_MATCH_M = 500.0
 """A depot facility this close to a route's first point is taken as its depot (m)."""
@@ -65,20 +66,6 @@ class PlanFacility:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanRejection:
-    """A feature turned away: ``where`` is ``features[i]``, with its id when known, field and reason."""
-
-    where: str
-    field: str
-    reason: str
-    record_id: str | None = None
-
-    def __str__(self) -> str:
-        who = f" (id {self.record_id!r})" if self.record_id else ""
-        return f"{self.where}{who}: field '{self.field}' {self.reason}"
-
-
-@dataclass(frozen=True, slots=True)
 class InterchangePlan:
     """A plan read from the interchange format, with what the checks need besides the routes.
 
@@ -95,14 +82,7 @@ class InterchangePlan:
     vehicle_kinds: dict[str, VehicleKind]
     segment_speed_kph: dict[str, tuple[float | None, ...]] = field(default_factory=dict)
     hauls: dict[str, tuple[str, str]] = field(default_factory=dict)
-    rejected: tuple[PlanRejection, ...] = ()
-
-
-class _Bad(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+    rejected: tuple[Rejection, ...] = ()
 
 
 def parse_utc(value: Any, name: str) -> float | None:
@@ -110,19 +90,13 @@ def parse_utc(value: Any, name: str) -> float | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise _Bad(name, f"must be an ISO 8601 UTC time, got {value!r}")
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise _Bad(name, f"must be an ISO 8601 UTC time like 2026-11-25T12:00:00Z, got {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        raise FieldError(name, f"must be an ISO 8601 UTC time, got {value!r}")
+    return iso_utc_seconds(name, value)
 
 
 def _point(geometry: Any) -> tuple[float, float]:
     if not isinstance(geometry, Mapping) or geometry.get("type") != "Point":
-        raise _Bad("geometry", "must be a Point")
+        raise FieldError("geometry", "must be a Point")
     return _lonlat("geometry.coordinates", geometry.get("coordinates"))
 
 
@@ -132,19 +106,19 @@ def _lonlat(name: str, value: Any) -> tuple[float, float]:
         or len(value) < 2
         or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value[:2])
     ):
-        raise _Bad(name, f"must be a [lon, lat] position of numbers, got {value!r}")
+        raise FieldError(name, f"must be a [lon, lat] position of numbers, got {value!r}")
     lon, lat = float(value[0]), float(value[1])
     if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180):
-        raise _Bad(name, f"must lie within [-180, 180] x [-90, 90], got {value!r}")
+        raise FieldError(name, f"must lie within [-180, 180] x [-90, 90], got {value!r}")
     return lat, lon
 
 
 def _line(geometry: Any) -> list[tuple[float, float]]:
     if not isinstance(geometry, Mapping) or geometry.get("type") != "LineString":
-        raise _Bad("geometry", "must be a LineString")
+        raise FieldError("geometry", "must be a LineString")
     coords = geometry.get("coordinates")
     if not isinstance(coords, list) or len(coords) < 2:
-        raise _Bad("geometry.coordinates", "must hold at least two positions")
+        raise FieldError("geometry.coordinates", "must hold at least two positions")
     return [_lonlat(f"geometry.coordinates[{k}]", p) for k, p in enumerate(coords)]
 
 
@@ -152,10 +126,10 @@ def _text(props: Mapping[str, Any], name: str, *, required: bool = True) -> str 
     value = props.get(name)
     if value is None or value == "":
         if required:
-            raise _Bad(f"properties.{name}", "is missing")
+            raise FieldError(f"properties.{name}", "is missing")
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise _Bad(f"properties.{name}", f"must be a string, got {value!r}")
+        raise FieldError(f"properties.{name}", f"must be a string, got {value!r}")
     return str(value)
 
 
@@ -164,7 +138,7 @@ def _num(props: Mapping[str, Any], name: str, default: float | None = None) -> f
     if value is None:
         return default
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise _Bad(f"properties.{name}", f"must be a finite number, got {value!r}")
+        raise FieldError(f"properties.{name}", f"must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -200,10 +174,10 @@ def _facility(props: Mapping[str, Any], geometry: Any) -> PlanFacility:
     lat, lon = _point(geometry)
     streams = props.get("accepted_streams") or []
     if not isinstance(streams, list):
-        raise _Bad("properties.accepted_streams", f"must be a list, got {streams!r}")
+        raise FieldError("properties.accepted_streams", f"must be a list, got {streams!r}")
     spoil = props.get("approved_for_spoil", False)
     if not isinstance(spoil, bool):
-        raise _Bad("properties.approved_for_spoil", f"must be true or false, got {spoil!r}")
+        raise FieldError("properties.approved_for_spoil", f"must be true or false, got {spoil!r}")
     return PlanFacility(
         id=str(_text(props, "id")),
         facility_kind=str(_text(props, "facility_kind")),
@@ -222,19 +196,19 @@ def _route(index: int, props: Mapping[str, Any], geometry: Any) -> _RouteIn:
         kind = VehicleKind(str(raw_kind))
     except ValueError:
         allowed = ", ".join(k.value for k in VehicleKind)
-        raise _Bad("properties.vehicle_kind", f"must be one of {allowed}; got {raw_kind!r}") from None
+        raise FieldError("properties.vehicle_kind", f"must be one of {allowed}; got {raw_kind!r}") from None
     line = _line(geometry)
     limits: tuple[float | None, ...] = ()
     raw = props.get("segment_speed_kph")
     if raw is not None:
         if not isinstance(raw, list) or len(raw) != len(line) - 1:
-            raise _Bad(
+            raise FieldError(
                 "properties.segment_speed_kph",
                 f"must list one speed (km/h or null) per segment ({len(line) - 1}), got {_short(raw)}",
             )
         for k, v in enumerate(raw):
             if v is not None and (not isinstance(v, int | float) or isinstance(v, bool) or not v > 0):
-                raise _Bad(
+                raise FieldError(
                     f"properties.segment_speed_kph[{k}]", f"must be a speed > 0 km/h or null, got {v!r}"
                 )
         limits = tuple(None if v is None else float(v) for v in raw)
@@ -242,7 +216,7 @@ def _route(index: int, props: Mapping[str, Any], geometry: Any) -> _RouteIn:
     destination = _text(props, "destination_facility", required=False)
     if (origin is None) != (destination is None):
         missing = "origin_facility" if origin is None else "destination_facility"
-        raise _Bad(f"properties.{missing}", "is missing (a hauler route needs both facilities)")
+        raise FieldError(f"properties.{missing}", "is missing (a hauler route needs both facilities)")
     return _RouteIn(
         index,
         vid,
@@ -265,24 +239,24 @@ def _stop(index: int, props: Mapping[str, Any], geometry: Any) -> _StopIn:
     lat, lon = _point(geometry)
     raw_type = _text(props, "stop_type")
     if raw_type not in ("collection", "unload"):
-        raise _Bad("properties.stop_type", f"must be collection or unload, got {raw_type!r}")
+        raise FieldError("properties.stop_type", f"must be collection or unload, got {raw_type!r}")
     seq = props.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool):
-        raise _Bad("properties.seq", f"must be an integer, got {seq!r}")
+        raise FieldError("properties.seq", f"must be an integer, got {seq!r}")
     service = _num(props, "service_s", 0.0) or 0.0
     if service < 0:
-        raise _Bad("properties.service_s", f"must be >= 0, got {service!r}")
+        raise FieldError("properties.service_s", f"must be >= 0, got {service!r}")
     tw = (
         parse_utc(props.get("tw_start"), "properties.tw_start"),
         parse_utc(props.get("tw_end"), "properties.tw_end"),
     )
     if tw[0] is not None and tw[1] is not None and tw[1] < tw[0]:
-        raise _Bad("properties.tw_end", "must not be before tw_start")
+        raise FieldError("properties.tw_end", "must not be before tw_start")
     path_index = props.get("path_index")
     if path_index is not None and (
         not isinstance(path_index, int) or isinstance(path_index, bool) or path_index < 0
     ):
-        raise _Bad("properties.path_index", f"must be an integer >= 0, got {path_index!r}")
+        raise FieldError("properties.path_index", f"must be an integer >= 0, got {path_index!r}")
     stop_id = _text(props, "facility_id", required=False) if raw_type == "unload" else None
     return _StopIn(
         index,
@@ -325,7 +299,7 @@ def _build_route(
     stops: list[_StopIn],
     facilities: Mapping[str, PlanFacility],
     day0: float,
-    rejected: list[PlanRejection],
+    rejected: list[Rejection],
 ) -> Route:
     line = r.line
     depot = facilities.get(r.depot_id or "") if r.depot_id else None
@@ -367,7 +341,7 @@ def _build_route(
         )
         if k >= len(line) or k < prev_k:
             rejected.append(
-                PlanRejection(
+                Rejection(
                     f"features[{s.index}]",
                     "properties.path_index",
                     f"must index the route's line after the previous stop ({prev_k}..{len(line) - 1}), "
@@ -387,7 +361,7 @@ def _build_route(
                 window = TimeWindow(max(0, lo), max(max(0, lo), hi))
             except ValidationError as exc:
                 rejected.append(
-                    PlanRejection(f"features[{s.index}]", "properties.tw_start", exc.reason, s.stop_id)
+                    Rejection(f"features[{s.index}]", "properties.tw_start", exc.reason, s.stop_id)
                 )
                 continue
         leg = tuple(line[prev_k : k + 1])
@@ -446,7 +420,7 @@ def plan_from_geojson(data: Any, *, timezone: str | None = None) -> InterchangeP
         raise ValidationError(
             "PLAN.geojson", "properties.timezone", f"is not a known IANA time zone: {tz!r}"
         ) from None
-    rejected: list[PlanRejection] = []
+    rejected: list[Rejection] = []
     facilities: dict[str, PlanFacility] = {}
     routes: dict[str, _RouteIn] = {}
     stops: list[_StopIn] = []
@@ -454,7 +428,7 @@ def plan_from_geojson(data: Any, *, timezone: str | None = None) -> InterchangeP
         where = f"features[{i}]"
         props = feature.get("properties") if isinstance(feature, Mapping) else None
         if not isinstance(props, Mapping):
-            rejected.append(PlanRejection(where, "properties", "must be an object (a GeoJSON Feature)"))
+            rejected.append(Rejection(where, "properties", "must be an object (a GeoJSON Feature)"))
             continue
         rid = props.get("id") or props.get("stop_id") or props.get("vehicle_id")
         rid = str(rid) if rid is not None else None
@@ -464,24 +438,24 @@ def plan_from_geojson(data: Any, *, timezone: str | None = None) -> InterchangeP
             if kind == "facility":
                 fac = _facility(props, geometry)
                 if fac.id in facilities:
-                    raise _Bad("properties.id", "repeats the id of an earlier facility")
+                    raise FieldError("properties.id", "repeats the id of an earlier facility")
                 facilities[fac.id] = fac
             elif kind == "route":
                 route = _route(i, props, geometry)
                 if route.vehicle_id in routes:
-                    raise _Bad("properties.vehicle_id", "already has a route (one route per vehicle)")
+                    raise FieldError("properties.vehicle_id", "already has a route (one route per vehicle)")
                 routes[route.vehicle_id] = route
             elif kind == "stop":
                 stops.append(_stop(i, props, geometry))
             else:
-                raise _Bad("properties.kind", f"must be route, stop or facility, got {kind!r}")
-        except _Bad as bad:
-            rejected.append(PlanRejection(where, bad.field, bad.reason, rid))
+                raise FieldError("properties.kind", f"must be route, stop or facility, got {kind!r}")
+        except FieldError as bad:
+            rejected.append(Rejection(where, bad.field, bad.reason, rid))
     by_vehicle: dict[str, list[_StopIn]] = {}
     for s in stops:
         if s.vehicle_id not in routes:
             rejected.append(
-                PlanRejection(
+                Rejection(
                     f"features[{s.index}]",
                     "properties.vehicle_id",
                     f"names no route in the file: {s.vehicle_id!r}",

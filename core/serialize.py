@@ -147,6 +147,14 @@ class _Reader:
             return value
         return _as_int(self.record, key, value, nullable)
 
+    def day(self, key: str) -> date:
+        """An ISO date ``YYYY-MM-DD``."""
+        text = self.text(key)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise self.fail(key, f"must be an ISO date (YYYY-MM-DD), got {text!r}") from None
+
     def enum(self, key: str, enum: type[E]) -> E:
         """A member of ``enum`` given by its string value."""
         value, _ = self._get(key, _MISSING)
@@ -362,11 +370,7 @@ def plan_from_dict(d: Mapping[str, Any]) -> Plan:
         If a key is missing, unknown or of the wrong type (names the record and field).
     """
     r = _Reader("plan", d, _PLAN_KEYS)
-    day_text = r.text("day")
-    try:
-        day = date.fromisoformat(day_text)
-    except ValueError:
-        raise r.fail("day", f"must be an ISO date (YYYY-MM-DD), got {day_text!r}") from None
+    day = r.day("day")
     routes = []
     for name, route_d in r.objects("routes"):
         rr = _Reader(f"plan {name}", route_d, _ROUTE_KEYS)

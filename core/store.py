@@ -21,7 +21,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -42,6 +42,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -58,7 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.alert_status import AlertEvent, AlertStatus, FalsePositives, check_transition, false_positives
@@ -548,26 +549,35 @@ class Store:
             The new plan id.
         """
         body = plan_to_dict(plan)
+
+        def add(s: Session, version: int) -> int:
+            row = PlanRow(
+                district=plan.district,
+                day=plan.day,
+                version=version,
+                status="draft",
+                objective=float(plan.objective),
+                distance_m=plan.distance_m,
+                body=body,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+        latest = select(func.max(PlanRow.version)).where(
+            PlanRow.district == plan.district, PlanRow.day == plan.day
+        )
+        return self._add_version(latest, add)
+
+    def _add_version(self, latest: Select[Any], add: Callable[[Session, int], int]) -> int:
+        """``add(session, next version)`` in one transaction, the version one above ``latest``'s.
+
+        Retried (five tries in all) when a concurrent save took that version number.
+        """
         for attempt in range(5):
             try:
                 with self._session.begin() as s:
-                    latest = s.scalar(
-                        select(func.max(PlanRow.version)).where(
-                            PlanRow.district == plan.district, PlanRow.day == plan.day
-                        )
-                    )
-                    row = PlanRow(
-                        district=plan.district,
-                        day=plan.day,
-                        version=(latest or 0) + 1,
-                        status="draft",
-                        objective=float(plan.objective),
-                        distance_m=plan.distance_m,
-                        body=body,
-                    )
-                    s.add(row)
-                    s.flush()
-                    return row.id
+                    return add(s, (s.scalar(latest) or 0) + 1)
             except IntegrityError:  # a concurrent save took this version number
                 if attempt == 4:
                     raise
@@ -659,51 +669,46 @@ class Store:
         """
         body = sweep_plan_to_dict(plan)
         passes = planned_passes(plan)
-        for attempt in range(5):
-            try:
-                with self._session.begin() as s:
-                    latest = s.scalar(
-                        select(func.max(SweepPlanRow.version)).where(
-                            SweepPlanRow.district == plan.district,
-                            SweepPlanRow.day == plan.day,
-                            SweepPlanRow.activity == plan.activity,
-                        )
-                    )
-                    row = SweepPlanRow(
-                        district=plan.district,
-                        day=plan.day,
-                        activity=plan.activity,
-                        version=(latest or 0) + 1,
-                        objective=float(plan.objective),
-                        swept_m=plan.swept_m,
-                        deadhead_m=plan.deadhead_m,
-                        coverage=plan.coverage(),
-                        body=body,
-                    )
-                    s.add(row)
-                    s.flush()
-                    s.add_all(
-                        SweepSegmentRow(
-                            plan_id=row.id,
-                            vehicle_id=p.vehicle_id,
-                            seq=p.seq,
-                            task_id=p.task_id,
-                            segment_id=p.segment_id,
-                            highway=p.highway,
-                            from_osm=p.from_osm,
-                            to_osm=p.to_osm,
-                            start_s=p.start_s,
-                            end_s=p.end_s,
-                            length_m=float(p.length_m),
-                            coords=[[float(a), float(b)] for a, b in p.coords],
-                        )
-                        for p in passes
-                    )
-                    return row.id
-            except IntegrityError:  # a concurrent save took this version number
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+
+        def add(s: Session, version: int) -> int:
+            row = SweepPlanRow(
+                district=plan.district,
+                day=plan.day,
+                activity=plan.activity,
+                version=version,
+                objective=float(plan.objective),
+                swept_m=plan.swept_m,
+                deadhead_m=plan.deadhead_m,
+                coverage=plan.coverage(),
+                body=body,
+            )
+            s.add(row)
+            s.flush()
+            s.add_all(
+                SweepSegmentRow(
+                    plan_id=row.id,
+                    vehicle_id=p.vehicle_id,
+                    seq=p.seq,
+                    task_id=p.task_id,
+                    segment_id=p.segment_id,
+                    highway=p.highway,
+                    from_osm=p.from_osm,
+                    to_osm=p.to_osm,
+                    start_s=p.start_s,
+                    end_s=p.end_s,
+                    length_m=float(p.length_m),
+                    coords=[[float(a), float(b)] for a, b in p.coords],
+                )
+                for p in passes
+            )
+            return row.id
+
+        latest = select(func.max(SweepPlanRow.version)).where(
+            SweepPlanRow.district == plan.district,
+            SweepPlanRow.day == plan.day,
+            SweepPlanRow.activity == plan.activity,
+        )
+        return self._add_version(latest, add)
 
     def get_sweep_plan(self, plan_id: int) -> SweepingPlan:
         """The sweeping plan with id ``plan_id``.

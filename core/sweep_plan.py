@@ -403,11 +403,7 @@ def sweep_plan_from_dict(d: Mapping[str, Any]) -> SweepingPlan:
         If a key is missing, unknown or of the wrong type (names the record and field).
     """
     r = _Reader("sweeping plan", d, _PLAN_KEYS)
-    day_text = r.text("day")
-    try:
-        day = date.fromisoformat(day_text)
-    except ValueError:
-        raise r.fail("day", f"must be an ISO date (YYYY-MM-DD), got {day_text!r}") from None
+    day = r.day("day")
     routes = []
     for name, route_d in r.objects("routes"):
         rr = _Reader(f"sweeping plan {name}", route_d, _ROUTE_KEYS)

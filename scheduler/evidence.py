@@ -29,7 +29,7 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -39,10 +39,11 @@ import numpy as np
 from core.domain import Alert, Position
 from core.enforcement import DISPOSAL_KINDS, Permit, Site, SiteKind
 from core.enforcement_io import permit_to_dict
-from core.geo import haversine_m
+from core.geo import EARTH_RADIUS_M, haversine_m
 from core.geojson import iso_utc
 from core.render import ATTRIBUTION
-from scheduler.police import FACILITY_RADIUS_M, alert_entry
+from scheduler.police import FACILITY_RADIUS_M, alert_entry, iso_time
+from telematics.enforcement_kernels import runs_of
 
 if TYPE_CHECKING:
     from core.roads import RoadNetwork
@@ -73,10 +74,6 @@ def evidence_id(key: str) -> str:
     return "ev-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _iso(ts: float) -> str:
-    return iso_utc(datetime.fromtimestamp(ts, UTC))
-
-
 def _opt(value: float | bool | None) -> float | bool | None:
     if value is None or isinstance(value, bool):
         return value
@@ -89,21 +86,9 @@ def _stopped(p: Position) -> bool:
 
 def _runs(fixes: Sequence[Position], keep: Sequence[bool]) -> list[list[Position]]:
     """Consecutive kept fixes, split where they are more than :data:`SPLIT_S` apart."""
-    runs: list[list[Position]] = []
-    current: list[Position] = []
-    for p, k in zip(fixes, keep, strict=True):
-        if k and current and p.ts_utc - current[-1].ts_utc <= SPLIT_S:
-            current.append(p)
-        elif k:
-            if current:
-                runs.append(current)
-            current = [p]
-        elif current:
-            runs.append(current)
-            current = []
-    if current:
-        runs.append(current)
-    return runs
+    t = np.array([p.ts_utc for p in fixes], dtype=np.float64)
+    runs = runs_of(np.array(keep, dtype=np.bool_), t, 1, 0.0, SPLIT_S)
+    return [list(fixes[a : b + 1]) for a, b in runs.tolist()]
 
 
 def permit_in_force(permits: Sequence[Permit], ts_utc: float, timezone: str) -> Permit | None:
@@ -146,8 +131,8 @@ def find_stop(alert: Alert, fixes: Sequence[Position]) -> dict[str, Any] | None:
         return None
     run = max(runs, key=lambda r: (r[-1].ts_utc - r[0].ts_utc, -r[0].ts_utc))
     return {
-        "start": _iso(run[0].ts_utc),
-        "end": _iso(run[-1].ts_utc),
+        "start": iso_time(run[0].ts_utc),
+        "end": iso_time(run[-1].ts_utc),
         "duration_s": round(run[-1].ts_utc - run[0].ts_utc, 1),
         "lat": round(sum(p.lat for p in run) / len(run), 7),
         "lon": round(sum(p.lon for p in run) / len(run), 7),
@@ -175,7 +160,7 @@ def track_collection(fixes: Sequence[Position], alert: Alert) -> dict[str, Any]:
 def sensor_timeline(fixes: Sequence[Position]) -> dict[str, list[Any]]:
     """Per-fix ``time`` (ISO UTC), ``speed_mps``, ``load_kg`` and ``body_tipping`` (null: no sensor)."""
     return {
-        "time": [_iso(p.ts_utc) for p in fixes],
+        "time": [iso_time(p.ts_utc) for p in fixes],
         "speed_mps": [_opt(p.speed_mps) for p in fixes],
         "load_kg": [_opt(p.load_kg) for p in fixes],
         "body_tipping": [p.body_tipping for p in fixes],
@@ -183,7 +168,7 @@ def sensor_timeline(fixes: Sequence[Position]) -> dict[str, list[Any]]:
 
 
 def _xy(lat: float, lon: float, lat0: float, lon0: float) -> tuple[float, float]:
-    r = 6_371_008.8
+    r = EARTH_RADIUS_M
     return (
         math.radians(lon - lon0) * r * math.cos(math.radians(lat0)),
         math.radians(lat - lat0) * r,
@@ -252,7 +237,7 @@ def nearest_place(sites: Sequence[Site], lat: float, lon: float) -> dict[str, An
 
 def nearby_stops(store: Store, alert: Alert, alerts: Sequence[tuple[str, Alert]]) -> list[dict[str, Any]]:
     """Other vehicles' stops of :data:`MIN_STOP_S` or more within :data:`NEARBY_M` and :data:`NEARBY_S`."""
-    dlat = math.degrees(NEARBY_M / 6_371_008.8)
+    dlat = math.degrees(NEARBY_M / EARTH_RADIUS_M)
     dlon = dlat / max(0.01, math.cos(math.radians(alert.lat)))
     t0, t1 = alert.start_utc - NEARBY_S, alert.end_utc + NEARBY_S
     fixes = store.positions_in_area(
@@ -281,8 +266,8 @@ def nearby_stops(store: Store, alert: Alert, alerts: Sequence[tuple[str, Alert]]
             out.append(
                 {
                     "vehicle_id": vid,
-                    "start": _iso(run[0].ts_utc),
-                    "end": _iso(run[-1].ts_utc),
+                    "start": iso_time(run[0].ts_utc),
+                    "end": iso_time(run[-1].ts_utc),
                     "duration_s": round(run[-1].ts_utc - run[0].ts_utc, 1),
                     "distance_m": round(float(haversine_m(lat, lon, alert.lat, alert.lon)), 1),
                     "lat": round(lat, 7),
@@ -384,7 +369,7 @@ def render_evidence(
     from matplotlib.collections import LineCollection
     from matplotlib.patches import Circle, Polygon
 
-    span = math.degrees(half_m / 6_371_008.8)
+    span = math.degrees(half_m / EARTH_RADIUS_M)
     south, north = alert.lat - span, alert.lat + span
     dlon = span / max(0.01, math.cos(math.radians(alert.lat)))
     west, east = alert.lon - dlon, alert.lon + dlon
@@ -396,7 +381,7 @@ def render_evidence(
             if ((xy[:, 0] >= west) & (xy[:, 0] <= east) & (xy[:, 1] >= south) & (xy[:, 1] <= north)).any()
         ]
         ax.add_collection(LineCollection(lines, colors="#c8c8c8", linewidths=0.6, zorder=1))
-    scale = 1 / (6_371_008.8 * math.pi / 180)
+    scale = 1 / (EARTH_RADIUS_M * math.pi / 180)
     for s in sites:
         c = s.centre
         if abs(c[0] - alert.lat) > 2 * span or abs(c[1] - alert.lon) > 2 * dlon:
@@ -446,7 +431,7 @@ def render_evidence(
     ax.set_xlim(west, east)
     ax.set_ylim(south, north)
     ax.set_aspect(1 / math.cos(math.radians(alert.lat)))
-    ax.set_title(f"{alert.type.value}: {alert.vehicle_id}, {_iso(alert.start_utc)}", fontsize=10)
+    ax.set_title(f"{alert.type.value}: {alert.vehicle_id}, {iso_time(alert.start_utc)}", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     fig.text(0.99, 0.01, ATTRIBUTION, ha="right", va="bottom", fontsize=7, color="#333333")
     buf = io.BytesIO()

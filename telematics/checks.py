@@ -388,10 +388,10 @@ class TrackColumns:
             coordinates out of range.
         """
         record = "TrackColumns"
-        t = _column(record, "ts_utc", ts_utc, None)
+        t = float_column(record, "ts_utc", ts_utc, None)
         n = t.shape[0]
-        la = _column(record, "lat", lat, n)
-        lo = _column(record, "lon", lon, n)
+        la = float_column(record, "lat", lat, n)
+        lo = float_column(record, "lon", lon, n)
         for name, arr in (("ts_utc", t), ("lat", la), ("lon", lo)):
             if not np.isfinite(arr).all():
                 raise ValidationError(record, name, "must hold finite numbers only")
@@ -400,7 +400,7 @@ class TrackColumns:
                 record, "lat", "latitudes must lie in [-90, 90] and longitudes in [-180, 180]"
             )
         extra = [
-            _column(record, name, value, n)
+            float_column(record, name, value, n)
             for name, value in (
                 ("speed_mps", speed_mps),
                 ("accuracy_m", accuracy_m),
@@ -445,7 +445,7 @@ class TrackColumns:
         )
 
 
-def _column(record: str, name: str, value: Any, n: int | None) -> FloatArray:
+def float_column(record: str, name: str, value: Any, n: int | None) -> FloatArray:
     """``value`` as a 1-D float64 array (None entries -> NaN); ``None`` -> all NaN of length n."""
     if value is None:
         return np.full(0 if n is None else n, np.nan)

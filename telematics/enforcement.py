@@ -158,7 +158,7 @@ def police_enforcement(
         raise ValidationError(f"Site '{dup}'", "id", "is given twice")
     lat0, lon0 = _origin(sites_t, cols)
     t_all = [c.ts_utc for c in cols.values() if len(c)] + [np.array([t.ts_utc for t in tickets])]
-    t_cat = np.concatenate(t_all) if t_all else np.zeros(1)
+    t_cat = np.concatenate(t_all)  # t_all always holds the (maybe empty) ticket times
     t_min = float(t_cat.min()) if t_cat.size else 0.0
     t_max = float(t_cat.max()) if t_cat.size else 0.0
     by_vehicle: dict[str, list[Permit]] = {}
@@ -384,8 +384,8 @@ class _VehicleDay:
         permits = self.ctx.permits.get(self.vid, ())
         if not permits:
             return out
-        day_idx = np.floor(self.local / 86_400.0).astype(np.int64)
-        tod = self.local - day_idx * 86_400.0
+        day_idx = np.floor(self.local / ek.DAY_S).astype(np.int64)
+        tod = self.local - day_idx * ek.DAY_S
         day0 = self.ctx.clock.day
         for d in np.unique(day_idx).tolist():
             today = day0 + timedelta(days=d)
@@ -410,7 +410,7 @@ class _VehicleDay:
             if not p.allowed_hours:
                 ok[mask] = True
                 continue
-            tod = np.mod(self.local[mask], 86_400.0)
+            tod = np.mod(self.local[mask], ek.DAY_S)
             hit = np.zeros(tod.shape[0], dtype=np.bool_)
             for w in p.allowed_hours:
                 if w.start_s == w.end_s:
@@ -591,7 +591,7 @@ class _VehicleDay:
         if self.ctx.permits.get(self.vid):
             flag = self.loaded & (self.in_force >= 0) & ~self._hours_ok() & self.valid
             for s, e, measured in self._loaded_runs(flag):
-                measured["local_start_s"] = float(np.mod(self.local[s], 86_400.0))
+                measured["local_start_s"] = float(np.mod(self.local[s], ek.DAY_S))
                 self._emit(
                     AlertType.OFF_HOURS, s, e, float(self.tr.lat[s]), float(self.tr.lon[s]),
                     conf, ["loaded", sensor, "outside_permitted_hours"], measured,
@@ -606,7 +606,7 @@ class _VehicleDay:
         """
         r = self.ctx.rules
         out = []
-        vi = np.flatnonzero(self.valid)  # outliers neither extend nor split a run
+        vi = self.vi  # valid fixes only: outliers neither extend nor split a run
         for f, g in ek.runs_of(flag[vi], self.t[vi], 1, 0.0, r.dwell_split_s * 5).tolist():
             first, last = int(vi[f]), int(vi[g])
             outside = first + np.flatnonzero(~self.in_site[first : last + 1] & self.valid[first : last + 1])

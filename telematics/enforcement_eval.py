@@ -51,9 +51,7 @@ def evaluate_enforcement(
         day = build_hauler_day(network, seed)
         scores = match(police_day(day, rules), day.labels, ignored=day.ignored, types=types)
         for kind, s in scores.items():
-            total[kind].true_positives += s.true_positives
-            total[kind].false_positives += s.false_positives
-            total[kind].false_negatives += s.false_negatives
+            total[kind].add(s)
         if progress is not None:
             progress(seed, scores)
     return total

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from core.domain import Position
 from core.errors import ValidationError
 from telematics._validate import check_number
+from telematics.checks import float_column
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -138,10 +139,10 @@ class EnforcementTrack:
         ValidationError : unequal lengths, non-finite or unsorted times,
             positions out of range; names ``record`` and the column.
         """
-        t = _column(record, "ts_utc", ts_utc, None)
+        t = float_column(record, "ts_utc", ts_utc, None)
         n = t.shape[0]
-        la = _column(record, "lat", lat, n)
-        lo = _column(record, "lon", lon, n)
+        la = float_column(record, "lat", lat, n)
+        lo = float_column(record, "lon", lon, n)
         for name, arr, bound in (("ts_utc", t, math.inf), ("lat", la, 90.0), ("lon", lo, 180.0)):
             bad = np.flatnonzero(~np.isfinite(arr) | (np.abs(arr) > bound))
             if bad.size:
@@ -155,9 +156,9 @@ class EnforcementTrack:
             t,
             la,
             lo,
-            _column(record, "speed_mps", speed_mps, n),
-            _column(record, "load_kg", load_kg, n),
-            _column(record, "body_tipping", body_tipping, n),
+            float_column(record, "speed_mps", speed_mps, n),
+            float_column(record, "load_kg", load_kg, n),
+            float_column(record, "body_tipping", body_tipping, n),
         )
 
     @classmethod
@@ -192,18 +193,3 @@ class EnforcementTrack:
             body_tipping=getattr(track, "body_tipping", None),
             record=record,
         )
-
-
-def _column(record: str, name: str, value: Any, n: int | None) -> FloatArray:
-    if value is None:
-        return np.full(0 if n is None else n, np.nan)
-    try:
-        if isinstance(value, list | tuple):
-            arr = np.array([math.nan if v is None else float(v) for v in value], dtype=np.float64)
-        else:
-            arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValidationError(record, name, "must be an array of numbers") from None
-    if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
-        raise ValidationError(record, name, f"must be one-dimensional with {n} values, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)

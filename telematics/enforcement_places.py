@@ -259,4 +259,4 @@ class LocalClock:
 
     def local_date(self, local_s: float) -> date:
         """The local calendar date of a local-seconds value."""
-        return self.day + timedelta(days=math.floor(local_s / 86_400.0))
+        return self.day + timedelta(days=math.floor(local_s / ek.DAY_S))

@@ -49,7 +49,7 @@ from shapely.geometry import Polygon
 
 from core.domain import Stream, VehicleKind
 from core.enforcement import DailyWindow, LatLon, Permit, RestrictedZone, Site, SiteKind, WeighTicket
-from core.geo import haversine_m
+from core.geo import EARTH_RADIUS_M, haversine_m
 from core.roads import RoadNetwork
 from routing.permit_corridor import permit_corridor, plan_path, zone_nodes
 from telematics.enforcement import EnforcementTrack
@@ -132,7 +132,7 @@ def _cut(path: FloatArray, frac: float) -> tuple[FloatArray, FloatArray]:
 
 
 def _square(lat: float, lon: float, half_m: float) -> tuple[LatLon, ...]:
-    dlat = math.degrees(half_m / 6_371_008.8)
+    dlat = math.degrees(half_m / EARTH_RADIUS_M)
     dlon = dlat / math.cos(math.radians(lat))
     return (
         (lat - dlat, lon - dlon),
@@ -587,8 +587,8 @@ class _HaulerSim:
         n = sim.ts_utc.shape[0]
         for i in self.rng.integers(1, n - 1, int(self.rng.integers(1, 3))).tolist():
             dist, bearing = self.rng.uniform(300, 2000), self.rng.uniform(0, 2 * math.pi)
-            sim.lat[i] += math.degrees(dist * math.cos(bearing) / 6_371_008.8)
-            sim.lon[i] += math.degrees(dist * math.sin(bearing) / 6_371_008.8) / math.cos(
+            sim.lat[i] += math.degrees(dist * math.cos(bearing) / EARTH_RADIUS_M)
+            sim.lon[i] += math.degrees(dist * math.sin(bearing) / EARTH_RADIUS_M) / math.cos(
                 math.radians(sim.lat[i])
             )
         t_local = sim.ts_utc - self.day0

@@ -52,6 +52,12 @@ class Score:
         real = self.true_positives + self.false_negatives
         return self.true_positives / real if real else 1.0
 
+    def add(self, other: Score) -> None:
+        """Add ``other``'s counts to these."""
+        self.true_positives += other.true_positives
+        self.false_positives += other.false_positives
+        self.false_negatives += other.false_negatives
+
     def as_dict(self) -> dict[str, float | int]:
         """``{"precision", "recall", "true_positives", "false_positives", "false_negatives"}``."""
         return {
@@ -155,9 +161,7 @@ def evaluate_telematics(
             check_scenario(scenario, rules=rules, limits=limits), scenario.labels, ignored=scenario.ignored
         )
         for kind, s in scores.items():
-            total[kind].true_positives += s.true_positives
-            total[kind].false_positives += s.false_positives
-            total[kind].false_negatives += s.false_negatives
+            total[kind].add(s)
         if progress is not None:
             progress(seed, scores)
     return total

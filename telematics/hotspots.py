@@ -26,6 +26,7 @@ import h3
 
 from core.domain import Alert, AlertType
 from core.errors import ValidationError
+from core.geojson import iso_utc
 
 SUSPICIOUS_TYPES: frozenset[AlertType] = frozenset({AlertType.ILLEGAL_DUMP})
 """Alert types whose stops count as suspicious."""
@@ -143,7 +144,7 @@ def find_hotspots(
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return iso_utc(datetime.fromtimestamp(ts, UTC))
 
 
 def _ring(cell: str) -> list[list[float]]:

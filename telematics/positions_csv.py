@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from core.domain import Position
 from core.errors import ValidationError
-from telematics.ingest import IngestRules, parse_records
+from telematics.ingest import _FALSE, _TRUE, IngestRules, parse_records  # the line reader's true/false words
 
 HEADER = (
     "device_id",
@@ -219,10 +219,6 @@ def _line_by_line(text: str) -> PositionsFile:
     return PositionsFile(tracks_from_positions(batch.positions), issues, batch.duplicates)
 
 
-_TRUE_TEXT = ("1", "true", "yes", "on", "t")
-_FALSE_TEXT = ("0", "false", "no", "off", "f")
-
-
 def _columnar(data: bytes) -> PositionsFile | None:
     """The fast read of a clean file; ``None`` as soon as anything needs a line-by-line verdict."""
     import pyarrow as pa
@@ -268,8 +264,8 @@ def _columnar(data: bytes) -> PositionsFile | None:
         if np.isinf(a).any() or (name in ("speed_mps", "accuracy_m") and (a < 0).any()):
             return None
     tip_text = pc.utf8_lower(col["body_tipping"])
-    is_true = pc.is_in(tip_text, pa.array(_TRUE_TEXT)).to_numpy(zero_copy_only=False)
-    is_false = pc.is_in(tip_text, pa.array(_FALSE_TEXT)).to_numpy(zero_copy_only=False)
+    is_true = pc.is_in(tip_text, pa.array(sorted(_TRUE))).to_numpy(zero_copy_only=False)
+    is_false = pc.is_in(tip_text, pa.array(sorted(_FALSE))).to_numpy(zero_copy_only=False)
     given = pc.is_valid(tip_text).to_numpy(zero_copy_only=False)
     if (given & ~(is_true | is_false)).any():
         return None
