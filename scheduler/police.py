@@ -28,6 +28,7 @@ import numpy as np
 
 from core.domain import Alert, AlertType, Position, Route, Stream, VehicleKind
 from core.enforcement import DISPOSAL_KINDS, Permit, RestrictedZone, Site, SiteKind, WeighTicket
+from core.errors import ValidationError
 from core.geojson import iso_utc
 from core.plan_reader import InterchangePlan, PlanFacility
 from core.serialize import plain_json
@@ -116,11 +117,14 @@ def _checker(ip: InterchangePlan, route: Route, rules: CheckRules, permit_corrid
         checks = HAULER_CHECKS - ({AlertType.DETOUR} if permit_corridor else set())
         rules = dataclasses.replace(rules, checks=rules.checks & checks)
     kph = ip.segment_speed_kph.get(vid)
-    if not kph:
+    try:
+        corridor = RouteCorridor.from_route(route, reach_m=max(100.0, 2.0 * rules.enter_m)) if kph else None
+    except ValidationError:
+        corridor = None  # a line with under two distinct points: no corridor, so no segment limits
+    if not kph or corridor is None:
         return VehicleChecker.for_route(
             route, day_start_utc=None if hauler else ip.day_start_utc, rules=rules
         )
-    corridor = RouteCorridor.from_route(route, reach_m=max(100.0, 2.0 * rules.enter_m))
     # The corridor is the depot point then the route's line: its last segments are the line's.
     n_seg = corridor.seg_limit_mps.shape[0]
     limits = np.full(n_seg, np.nan)

@@ -326,3 +326,12 @@ def test_hauler_routes_get_detour_checks_unless_a_permit_gives_the_corridor(
     corridor = (((39.29, -76.62), (39.29, -76.597)),)
     permit = Permit("PM", "V1", date(2026, 12, 1), date(2026, 12, 1), (), ("S",), (), corridor)
     assert police_interchange(ip, off, EnforcementInputs(permits=(permit,))) == []
+
+
+def test_a_route_without_two_distinct_points_and_speed_limits_is_policed_without_a_corridor() -> None:
+    """A degenerate route line (one repeated point) with segment_speed_kph does not stop the run."""
+    data = straight_plan(segment_speed_kph=[30])
+    data["features"][0]["geometry"]["coordinates"] = [[-76.62, 39.29], [-76.62, 39.29]]
+    ip = plan_from_geojson(data)
+    alerts = police_interchange(ip, drive(15.0))
+    assert AlertType.DETOUR not in {a.type for a in alerts}
