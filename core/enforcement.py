@@ -14,8 +14,9 @@ the city's time zone; a window whose start is after its end wraps midnight
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -334,6 +335,27 @@ class Permit:
     def allows_hour(self, local_s: float) -> bool:
         """Whether local time of day ``local_s`` (s) is within the allowed hours."""
         return not self.allowed_hours or any(w.contains(local_s) for w in self.allowed_hours)
+
+    def covers(self, day: date, local_s: float) -> bool:
+        """Whether the permit is in force at ``local_s`` (s since local midnight) of ``day``: valid
+        that day, or valid the day before with hours that wrap past midnight into this time (a night run).
+        """
+        if self.valid_on(day):
+            return True
+        tod = local_s % DAY_S
+        return self.valid_on(day - timedelta(days=1)) and any(
+            w.wraps and tod < w.end_s for w in self.allowed_hours
+        )
+
+
+def permit_in_force(permits: Sequence[Permit], day: date, local_s: float) -> Permit | None:
+    """The permit in force at ``local_s`` of ``day`` (see :meth:`Permit.covers`), or ``None``.
+
+    Among several, one whose hours allow the time comes first, then the smallest id: the
+    detection and the evidence packet name the same permit by this one rule.
+    """
+    found = [p for p in permits if p.covers(day, local_s)]
+    return min(found, key=lambda p: (not p.allows_hour(local_s), p.id), default=None)
 
 
 def _check_line(record: str, name: str, value: Any) -> tuple[LatLon, ...]:

@@ -29,7 +29,7 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ import numpy as np
 
 from core.domain import Alert, Position
 from core.enforcement import DISPOSAL_KINDS, Permit, Site, SiteKind
+from core.enforcement import permit_in_force as core_permit_in_force
 from core.enforcement_io import permit_to_dict
 from core.geo import EARTH_RADIUS_M, haversine_m
 from core.geojson import iso_utc
@@ -92,26 +93,10 @@ def _runs(fixes: Sequence[Position], keep: Sequence[bool]) -> list[list[Position
 
 
 def permit_in_force(permits: Sequence[Permit], ts_utc: float, timezone: str) -> Permit | None:
-    """The permit covering UNIX time ``ts_utc``: valid on its local day, or on the day before when
-    its hours wrap past midnight and the time falls in the wrapped part (a night run), else ``None``.
-
-    Among several, one whose hours allow the time comes first, then by id.
-    """
+    """The permit in force at UNIX time ``ts_utc`` in ``timezone`` (the rule of the core function)."""
     moment = datetime.fromtimestamp(ts_utc, ZoneInfo(timezone))
-    day = moment.date()
     local_s = moment.hour * 3600 + moment.minute * 60 + moment.second
-    eve = day - timedelta(days=1)
-    found = [
-        p
-        for p in permits
-        if p.valid_on(day)
-        or (
-            p.valid_on(eve)
-            and any(w.wraps and w.contains(local_s) and local_s < w.end_s for w in p.allowed_hours)
-        )
-    ]
-    found.sort(key=lambda p: (not p.allows_hour(local_s), p.id))
-    return found[0] if found else None
+    return core_permit_in_force(permits, moment.date(), local_s)
 
 
 def find_stop(alert: Alert, fixes: Sequence[Position]) -> dict[str, Any] | None:

@@ -376,9 +376,11 @@ class _VehicleDay:
         return loaded
 
     def _permit_in_force(self) -> IntArray:
-        """Per fix: index into this vehicle's permits of one in force (valid that local date), else -1.
+        """Per fix: index into this vehicle's permits of the one in force, else -1.
 
-        A permit whose hours wrap midnight also covers the morning after its last date.
+        The rule of :func:`core.enforcement.permit_in_force`: a permit covers its valid local dates,
+        and the morning after its last date up to the end of hours that wrap midnight; among
+        several, one whose hours allow the time, then the smallest id.
         """
         out = np.full(len(self.tr), -1, dtype=np.int64)
         permits = self.ctx.permits.get(self.vid, ())
@@ -387,16 +389,22 @@ class _VehicleDay:
         day_idx = np.floor(self.local / ek.DAY_S).astype(np.int64)
         tod = self.local - day_idx * ek.DAY_S
         day0 = self.ctx.clock.day
+        by_id = sorted(range(len(permits)), key=lambda j: permits[j].id, reverse=True)
+        covered = np.zeros((len(permits), len(self.tr)), dtype=np.bool_)
         for d in np.unique(day_idx).tolist():
             today = day0 + timedelta(days=d)
             yesterday = today - timedelta(days=1)
             mask = day_idx == d
-            for j, p in reversed(list(enumerate(permits))):
+            for j, p in enumerate(permits):
                 if p.valid_on(today):
-                    out[mask] = j
+                    covered[j] |= mask
                 elif p.valid_on(yesterday):
                     wrap_end = max((w.end_s for w in p.allowed_hours if w.wraps), default=0)
-                    out[mask & (tod < wrap_end)] = j
+                    covered[j] |= mask & (tod < wrap_end)
+        for j in by_id:  # the smallest id is written last, so it wins
+            out[covered[j]] = j
+        for j in by_id:  # then a permit allowing the hour overrides one that does not
+            out[covered[j] & _allows_hour(permits[j], tod)] = j
         return out
 
     def _hours_ok(self) -> BoolArray:
@@ -405,21 +413,8 @@ class _VehicleDay:
         ok = np.zeros(len(self.tr), dtype=np.bool_)
         for j, p in enumerate(permits):
             mask = self.in_force == j
-            if not mask.any():
-                continue
-            if not p.allowed_hours:
-                ok[mask] = True
-                continue
-            tod = np.mod(self.local[mask], ek.DAY_S)
-            hit = np.zeros(tod.shape[0], dtype=np.bool_)
-            for w in p.allowed_hours:
-                if w.start_s == w.end_s:
-                    hit[:] = True
-                elif w.wraps:
-                    hit |= (tod >= w.start_s) | (tod < w.end_s)
-                else:
-                    hit |= (tod >= w.start_s) & (tod < w.end_s)
-            ok[mask] = hit
+            if mask.any():
+                ok[mask] = _allows_hour(p, np.mod(self.local[mask], ek.DAY_S))
         return ok
 
     # ----------------------------------------------------------------------- dumping
@@ -919,3 +914,18 @@ def _track_feature(
             rounded = np.round(vals, 2).tolist()
             props[name] = [v if v == v else None for v in rounded] if np.isnan(vals).any() else rounded
     return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def _allows_hour(permit: Permit, tod: FloatArray) -> BoolArray:
+    """Per local time of day ``tod`` (s): :meth:`Permit.allows_hour`, vectorised."""
+    if not permit.allowed_hours:
+        return np.ones(tod.shape[0], dtype=np.bool_)
+    hit = np.zeros(tod.shape[0], dtype=np.bool_)
+    for w in permit.allowed_hours:
+        if w.start_s == w.end_s:
+            hit[:] = True
+        elif w.wraps:
+            hit |= (tod >= w.start_s) | (tod < w.end_s)
+        else:
+            hit |= (tod >= w.start_s) & (tod < w.end_s)
+    return hit

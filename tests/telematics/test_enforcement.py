@@ -244,6 +244,20 @@ def test_daytime_trip_is_off_hours() -> None:
     assert alerts[0].measured["local_start_s"] == pytest.approx(12 * 3600 + 630 + 10, abs=30)
 
 
+def test_a_second_permit_allowing_the_hour_is_the_one_in_force() -> None:
+    """With a night permit (id P1) and a day permit (id P9) valid the same date, a noon trip runs under
+    the day permit: no off_hours, and the evidence rule names the same permit."""
+    from core.enforcement import permit_in_force
+
+    day_permit = Permit("P9", "T1", DAY, DAY, ("C",), ("S",), (DailyWindow(8 * 3600, 18 * 3600),), CORRIDOR)
+    noon = Day(start_s=12 * 3600).loaded_trip().track()
+    assert _types(_police(noon, permits=(PERMIT,))) == ["off_hours"]
+    assert _police(noon, permits=(PERMIT, day_permit)) == []
+    assert _police(noon, permits=(day_permit, PERMIT)) == []
+    assert permit_in_force((PERMIT, day_permit), DAY, 12 * 3600) == day_permit
+    assert permit_in_force((PERMIT, day_permit), DAY, 23 * 3600) == PERMIT
+
+
 def test_restricted_zone_and_off_corridor() -> None:
     day = Day().stay(600).set_load(LOAD).stay(30).go(1000).go(1500, 600).go(2000).go(3000)
     day.stay(40).tip().stay(40).go(0)
