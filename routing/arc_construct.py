@@ -4,7 +4,8 @@
 - :class:`Nodes`, :func:`node_table`, :func:`facility_copies`: the solver nodes
   (depots, one service node per allowed direction of each task, facility
   copies for dump/refill visits) as plain arrays;
-- :func:`path_scanning`: a greedy first solution over those nodes;
+- :func:`path_scanning`: a greedy first solution over those nodes
+  (:func:`best_path_scanning`: the best of a few tie-breaking variants);
 - :func:`carp_arrays`: the :class:`routing.arc_local.CarpArrays` of a plain CARP.
 
 See :mod:`routing.arc_solve` for the model and the search.
@@ -23,7 +24,9 @@ from routing.arc_model import ArcProblem, Direction
 from routing.model import hhmm
 
 __all__ = [
+    "SCAN_VARIANTS",
     "Nodes",
+    "best_path_scanning",
     "carp_arrays",
     "diagnose_tasks",
     "facility_copies",
@@ -32,9 +35,34 @@ __all__ = [
     "node_table",
     "path_scanning",
     "reset_sites",
+    "scaled_amount",
+    "unit_scale",
 ]
 
 _EPS = 1e-6
+
+
+# --------------------------------------------------------------------------- integer units
+
+
+def unit_scale(problem: ArcProblem, kept: Sequence[int], dim: str) -> int:
+    """Integer units per unit of ``dim`` in the solver: 1 when every kept task's demand and every
+    capacity is a whole number, else 1000 (grams for kg, millilitres for litres)."""
+    values = [problem.tasks[t].demand.get(dim, 0.0) for t in kept]
+    values += [v.capacity[dim] for v in problem.vehicles if dim in v.capacity]
+    return 1 if all(abs(v - round(v)) < _EPS for v in values) else 1000
+
+
+def scaled_amount(amount: float, scale: int, *, capacity: bool = False) -> int:
+    """``amount`` in integer units: a demand rounded up, a capacity (``capacity=True``) rounded down.
+
+    The model and :func:`path_scanning` both count loads with it, so a first
+    route that fits by one count fits by the other (a sum of floats just under a
+    capacity can be over it once each demand is rounded up).
+    """
+    if capacity:
+        return math.floor(amount * scale + _EPS)
+    return math.ceil(amount * scale - _EPS)
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -248,7 +276,9 @@ def node_service(problem: ArcProblem, nodes: Nodes) -> tuple[np.ndarray, np.ndar
 # --------------------------------------------------------------------------- first solution
 
 
-def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> list[list[int]]:
+def path_scanning(
+    problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0, lookahead: bool = True
+) -> list[list[int]]:
     """Greedy routes over solver nodes: from where the vehicle is, serve the nearest task that fits.
 
     For each vehicle in turn, repeatedly append the service node (of a not yet
@@ -258,7 +288,9 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
     one would after a reset, a copy of the nearest facility resetting the full
     dimensions is appended first. A route that must end empty gets a last
     facility visit. Ties are broken by ``seed_rule`` (0: prefer the longer
-    service, 1: the shorter; gives different starts).
+    service, 1: the shorter; gives different starts); with ``lookahead``, among
+    the tasks equally near, the one ending nearest another unserved task wins (a
+    street leading into a dead end of served streets is left for later).
 
     Returns
     -------
@@ -277,14 +309,21 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
         if nodes.facility[i] >= 0:
             free_copies.setdefault(int(nodes.facility[i]), []).append(i)
     dims = sorted({d for v in problem.vehicles for d in v.capacity})
+    scale = {d: unit_scale(problem, sorted(kept_tasks), d) for d in dims}
+    units = {
+        t: {d: scaled_amount(q, scale[d]) for d, q in problem.tasks[t].demand.items() if d in scale}
+        for t in kept_tasks
+    }
     routes: list[list[int]] = []
     dist = problem.dist
+    open_node = nodes.task >= 0  # service nodes of tasks not yet served
     tm = np.where(np.isfinite(problem.time_s), np.ceil(problem.time_s - _EPS), np.inf)  # as the solver rounds
     for v in problem.vehicles:
         route: list[int] = []
         at = v.start
         now = v.shift_start_s
-        load = dict.fromkeys(dims, 0.0)
+        cap = {d: scaled_amount(c, scale[d], capacity=True) for d, c in v.capacity.items()}
+        load = dict.fromkeys(dims, 0)  # integer units, as the solver counts
         resettable = {
             d
             for d in v.capacity
@@ -304,6 +343,7 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
         home = home + v.break_s
         while True:
             best: tuple[float, float, int] | None = None
+            ties: list[tuple[float, float, int]] = []
             blocked_by_capacity = False
             for t in kept_tasks:
                 if served[t]:
@@ -311,15 +351,11 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
                 task = problem.tasks[t]
                 if task.vehicles is not None and v.id not in task.vehicles:
                     continue
-                fits = all(
-                    load.get(d, 0.0) + q <= v.capacity[d] + _EPS
-                    for d, q in task.demand.items()
-                    if d in v.capacity
-                )
+                fits = all(load[d] + u <= cap[d] for d, u in units[t].items() if d in cap)
                 if not fits:
-                    if all(
-                        q <= v.capacity[d] + _EPS for d, q in task.demand.items() if d in v.capacity
-                    ) and any(d in resettable for d in task.demand):
+                    if all(u <= cap[d] for d, u in units[t].items() if d in cap) and any(
+                        d in resettable for d in task.demand
+                    ):
                         blocked_by_capacity = True
                     continue
                 for i in by_task[t]:
@@ -335,14 +371,16 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
                         continue
                     tie = task.service_cost if seed_rule == 0 else -task.service_cost
                     key = (float(dist[at, a]) + (start - arrive) * 1e-3, -tie, i)
+                    ties.append(key)
                     if best is None or key < best:
                         best = key
             if best is not None:
-                i = best[2]
+                i = best[2] if not lookahead else _look_ahead(nodes, dist, open_node, best, ties)
                 t = int(nodes.task[i])
                 task = problem.tasks[t]
                 route.append(i)
                 served[t] = True
+                open_node[by_task[t]] = False
                 a, b = int(nodes.src[i]), int(nodes.dst[i])
                 arrive = now + tm[at, a]
                 start = arrive
@@ -350,12 +388,11 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
                     start = next(max(arrive, ws) for ws, we in task.windows if arrive <= we + _EPS)
                 now = start + math.ceil(task.service_s - _EPS)
                 at = b
-                for d, q in task.demand.items():
-                    if d in load:
-                        load[d] += q
+                for d, u in units[t].items():
+                    load[d] += u
                 continue
             if blocked_by_capacity:
-                full = {d for d in resettable if load.get(d, 0.0) > 0}
+                full = {d for d in resettable if load.get(d, 0) > 0}
                 site = _nearest_copy(problem, nodes, free_copies, at, full, v.id)
                 if site is not None:
                     route.append(site)
@@ -364,16 +401,67 @@ def path_scanning(problem: ArcProblem, nodes: Nodes, *, seed_rule: int = 0) -> l
                     at = fac.node
                     for d in fac.resets:
                         if d in load:
-                            load[d] = 0.0
+                            load[d] = 0
                     continue
             break
-        must_empty = {d for d in problem.end_empty if load.get(d, 0.0) > 0}
+        must_empty = {d for d in problem.end_empty if load.get(d, 0) > 0}
         if must_empty:
             site = _nearest_copy(problem, nodes, free_copies, at, must_empty, v.id)
             if site is not None:
                 route.append(site)
         routes.append(route)
     return routes
+
+
+SCAN_VARIANTS = ((0, True), (1, False), (1, True), (0, False))
+"""``(seed_rule, lookahead)`` of the :func:`path_scanning` runs :func:`best_path_scanning` compares."""
+
+
+def best_path_scanning(problem: ArcProblem, nodes: Nodes) -> list[list[int]]:
+    """The best of :func:`path_scanning` under each of :data:`SCAN_VARIANTS`: most tasks served, then
+    least distance driven (service + deadhead, depot legs included). Deterministic."""
+    best: tuple[int, float] | None = None
+    chosen: list[list[int]] = []
+    for rule, lookahead in SCAN_VARIANTS:
+        routes = path_scanning(problem, nodes, seed_rule=rule, lookahead=lookahead)
+        served = driven = 0.0
+        for v, route in zip(problem.vehicles, routes, strict=True):
+            at = v.start
+            for i in route:
+                driven += float(problem.dist[at, nodes.src[i]])
+                if nodes.task[i] >= 0:
+                    served += 1
+                    driven += problem.tasks[int(nodes.task[i])].service_cost
+                at = int(nodes.dst[i])
+            if route:
+                driven += float(problem.dist[at, v.end_node])
+        score = (-int(served), driven)
+        if best is None or score < best:
+            best, chosen = score, routes
+    return chosen
+
+
+def _look_ahead(
+    nodes: Nodes,
+    dist: np.ndarray,
+    open_node: np.ndarray,
+    best: tuple[float, float, int],
+    keys: list[tuple[float, float, int]],
+) -> int:
+    """Among the candidates as near as ``best``, the node whose end is nearest another open task."""
+    ties = [k for k in keys if k[0] <= best[0] + _EPS]
+    if len(ties) < 2:
+        return best[2]
+    srcs = nodes.src[open_node]
+    tasks = nodes.task[open_node]
+
+    def onward(key: tuple[float, float, int]) -> tuple[float, float, int]:
+        i = key[2]
+        others = srcs[tasks != nodes.task[i]]
+        nxt = float(dist[int(nodes.dst[i]), others].min()) if len(others) else 0.0
+        return (nxt, key[1], i)
+
+    return min(map(onward, ties))[2]
 
 
 def _opening(windows: Sequence[tuple[float, float]]) -> float:

@@ -43,9 +43,10 @@ capacity for a dimension does not track it (unlimited).
 Objective
 ---------
 The solver minimises, over the vehicles used, ``fixed_cost + cost_per_distance
-* (service cost of the served tasks + deadhead distance)`` plus the penalties
-of optional tasks left out. For CARP (``cost_per_distance = 1``, no fixed
-cost) this is the classic total cost: serviced edges plus deadheading.
+* (service cost of the served tasks + deadhead distance) + cost_per_hour *
+route duration (h)`` plus the penalties of optional tasks left out. For CARP
+(``cost_per_distance = 1``, no fixed cost) this is the classic total cost:
+serviced edges plus deadheading.
 
 :mod:`routing.arc_solve` turns an :class:`ArcProblem` into an OR-Tools model
 and returns an :class:`ArcSolution`. The deadhead *paths* (node sequences) are
@@ -215,6 +216,10 @@ class ArcVehicle:
         Cost per distance unit driven, serving or deadheading (currency).
     fixed_cost : float
         Cost of using it at all (currency).
+    cost_per_hour : float
+        Cost per hour from leaving the depot to returning (currency): serving,
+        deadheading, facility visits, waiting and the break all count, so a
+        needless dump or refill costs its service time. 0 = distance only.
     """
 
     id: str
@@ -228,6 +233,7 @@ class ArcVehicle:
     break_start_max_s: float = 0.0
     cost_per_distance: float = 1.0
     fixed_cost: float = 0.0
+    cost_per_hour: float = 0.0
 
     def __post_init__(self) -> None:
         record = f"ArcVehicle '{self.id}'"
@@ -248,6 +254,7 @@ class ArcVehicle:
             "break_start_max_s",
             "cost_per_distance",
             "fixed_cost",
+            "cost_per_hour",
         ):
             _finite_nonneg(record, name, getattr(self, name))
         if not self.shift_start_s <= self.shift_end_s <= 2 * DAY_S:
@@ -541,7 +548,8 @@ class ArcSolution:
         Tasks left out, with reasons.
     cost : float
         Objective (currency): fixed costs of used vehicles + cost per distance
-        * distance + penalties of unserved optional tasks.
+        * distance + cost per hour * route duration + penalties of unserved
+        optional tasks.
     status : str
         Search status (OR-Tools' name in lower case, e.g. ``"success"``).
     wall_time_s : float

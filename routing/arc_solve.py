@@ -13,7 +13,10 @@ service of ``i`` plus the deadhead from ``i``'s ``to_node`` to ``j``'s
 
 - Cost per vehicle: ``cost_per_distance * (service + deadhead distance)``
   times :data:`routing.model.COST_SCALE` (and ``ObjectiveWeights.distance``),
-  plus ``fixed_cost`` (times ``ObjectiveWeights.vehicles``) per vehicle used.
+  plus ``fixed_cost`` (times ``ObjectiveWeights.vehicles``) per vehicle used,
+  plus ``cost_per_hour`` per second of the route's span on the time dimension
+  (times ``ObjectiveWeights.travel_time + duration``: in arc routing every
+  hour on the road is working or driving time; dumping and waiting count too).
 - Dimension ``time`` (only when the problem has any time data): transit =
   service time of the origin + deadhead time; the cumul at a node is its
   service start; task windows and facility opening hours restrict it; shift
@@ -23,7 +26,9 @@ service of ``i`` plus the deadhead from ``i``'s ``to_node`` to ``j``'s
   refill-and-continue as in the collection model: a facility visit is a
   *copy* node with transit ``-top`` and a slack of up to ``top``, so the amount
   after it may drop to 0; every other node has no slack; dimensions in
-  ``end_empty`` must be 0 at the route's end.
+  ``end_empty`` must be 0 at the route's end. A copy never follows a copy
+  of a facility resetting the same dimensions (back-to-back visits would reset
+  nothing new, and cost nothing on distance).
 - Tasks a vehicle may not serve, and facilities it may not use, are ruled out
   on the node's vehicle variable.
 
@@ -37,8 +42,11 @@ was saturated.
 
 Search
 ------
-The first solution is :func:`path_scanning` (nearest feasible task next,
-with a dump/refill visit inserted when the next task would not fit) or one of
+The first solution is :func:`best_path_scanning` (the best of a few
+:func:`path_scanning` variants: nearest feasible task next, with a dump/refill
+visit inserted when the next task would not fit) polished by
+:func:`routing.arc_improve.or_opt` (chains of passes moved within their trip;
+a route the model rejects after it keeps its scanned order), or one of
 OR-Tools' strategies, improved by the metaheuristic of
 :class:`routing.solve.SolveParams` (guided local search by default; OR-Tools'
 ``shortest_path_swap_active`` operators flip served directions). A *plain*
@@ -70,6 +78,7 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 from core.errors import InfeasiblePlanError
 from routing.arc_construct import (
     Nodes,
+    best_path_scanning,
     carp_arrays,
     diagnose_tasks,
     facility_copies,
@@ -77,7 +86,10 @@ from routing.arc_construct import (
     node_service,
     node_table,
     path_scanning,
+    scaled_amount,
+    unit_scale,
 )
+from routing.arc_improve import or_opt
 from routing.arc_local import CarpArrays, memetic
 from routing.arc_model import (
     ArcProblem,
@@ -122,11 +134,6 @@ TIME = "time"
 _EPS = 1e-6
 _UNREACHABLE_DIST = 1e9
 """Distance used for ``inf`` deadheads in the integer cost matrix (never chosen when avoidable)."""
-
-
-def _scale_of(values: Sequence[float]) -> int:
-    """Integer scale of a dimension: 1 when every value is a whole number, else 1000."""
-    return 1 if all(abs(v - round(v)) < _EPS for v in values) else 1000
 
 
 # --------------------------------------------------------------------------- model
@@ -202,6 +209,7 @@ def _build_model(problem: ArcProblem, kept: Sequence[int], params: SolveParams) 
         routing.SetFixedCostOfVehicle(round(weights.vehicles * v.fixed_cost * COST_SCALE), k)
 
     time_dim = None
+    span_total = 0  # the most the span costs can add (objective units), for the drop penalty
     if has_time(problem):
         dead_t = problem.time_s[np.ix_(nodes.dst, nodes.src)]
         dead_t = np.where(np.isfinite(dead_t), np.ceil(dead_t - _EPS), UNREACHABLE_S).astype(np.int64)
@@ -216,6 +224,10 @@ def _build_model(problem: ArcProblem, kept: Sequence[int], params: SolveParams) 
             lo, hi = math.ceil(v.shift_start_s - _EPS), math.floor(v.shift_end_s + _EPS)
             time_dim.CumulVar(routing.Start(k)).SetRange(lo, hi)
             time_dim.CumulVar(routing.End(k)).SetRange(lo, hi)
+            per_s = round((weights.travel_time + weights.duration) * v.cost_per_hour * COST_SCALE / 3600)
+            if per_s:
+                time_dim.SetSpanCostCoefficientForVehicle(per_s, k)
+                span_total += per_s * max(0, hi - lo)
             if v.break_s > 0:
                 brk = solver.FixedDurationIntervalVar(
                     math.ceil(v.break_start_min_s - _EPS),
@@ -232,16 +244,14 @@ def _build_model(problem: ArcProblem, kept: Sequence[int], params: SolveParams) 
         tracked = [k for k, v in enumerate(problem.vehicles) if d in v.capacity]
         if not tracked:
             continue
-        values = [problem.tasks[t].demand.get(d, 0.0) for t in kept]
-        values += [problem.vehicles[k].capacity[d] for k in tracked]
-        scale = _scale_of(values)
+        scale = unit_scale(problem, kept, d)
         demand = np.zeros(nodes.size, dtype=np.int64)
         for i in range(nodes.size):
             if nodes.task[i] >= 0:
-                demand[i] = math.ceil(problem.tasks[int(nodes.task[i])].demand.get(d, 0.0) * scale - _EPS)
+                demand[i] = scaled_amount(problem.tasks[int(nodes.task[i])].demand.get(d, 0.0), scale)
         total = int(demand.sum())
         caps = [
-            math.floor(v.capacity[d] * scale + _EPS) if d in v.capacity else total + 1
+            scaled_amount(v.capacity[d], scale, capacity=True) if d in v.capacity else total + 1
             for v in problem.vehicles
         ]
         top = max(caps)
@@ -267,7 +277,7 @@ def _build_model(problem: ArcProblem, kept: Sequence[int], params: SolveParams) 
     # Tasks: windows, vehicles, one disjunction per task.
     optional = sum(round(t.penalty * COST_SCALE) for t in problem.tasks if t.penalty is not None)
     fixed = sum(round(weights.vehicles * v.fixed_cost * COST_SCALE) for v in problem.vehicles)
-    big = 1 + fixed + optional + (nodes.size + nv) * max_arc
+    big = 1 + fixed + optional + (nodes.size + nv) * max_arc + span_total
     big = min(big, (1 << 62) // (len(kept) + 1))
     task_index: dict[int, list[int]] = {}
     for i in range(nodes.n_depots, nodes.size):
@@ -302,8 +312,18 @@ def _build_model(problem: ArcProblem, kept: Sequence[int], params: SolveParams) 
             _windows(time_dim.CumulVar(index), fac.windows)
         _restrict(routing, index, allowed, nv)
         routing.AddDisjunction([index], 0)
+    _no_stacked_visits(problem, routing, copy_index)
 
     return _ArcModel(manager, routing, nodes, time_dim, big, mandatory, task_index, copy_index, dims)
+
+
+def _no_stacked_visits(problem: ArcProblem, routing: Any, copy_index: dict[int, list[int]]) -> None:
+    """Forbid moving from a facility copy straight to a copy of a facility that resets nothing more."""
+    for f, indices in copy_index.items():
+        resets = problem.facilities[f].resets
+        banned = [j for g, js in copy_index.items() if problem.facilities[g].resets <= resets for j in js]
+        for i in indices:
+            routing.NextVar(i).RemoveValues([j for j in banned if j != i])
 
 
 # --------------------------------------------------------------------------- one search
@@ -342,17 +362,28 @@ class _RawArc:
     first_solution: str
 
 
+COMPLETION_LIMIT_S = 1.0
+"""Time (s) OR-Tools may spend completing one assignment (placing breaks, cumuls) and on one LNS
+move: its default (0.1 s) runs out under load on a few hundred passes with breaks, and then
+even the first routes fail to restore (status ``fail``, nondeterministically)."""
+
 TINY = 3
 """Service nodes up to which the search is a plain descent: a metaheuristic never stops on so few."""
 
 
-def _search_parameters(params: SolveParams, first: str, time_limit_s: float, n_service: int) -> Any:
+def _search_parameters(
+    params: SolveParams, first: str, time_limit_s: float, n_service: int, *, timed: bool = False
+) -> Any:
+    """OR-Tools search parameters; ``timed`` (a time dimension, perhaps breaks) raises the completion
+    limit to :data:`COMPLETION_LIMIT_S`."""
     search = pywrapcp.DefaultRoutingSearchParameters()
     strategy = "path_cheapest_arc" if first in (PATH_SCANNING, MEMETIC) else first
     search.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, strategy.upper())
     meta = "greedy_descent" if n_service <= TINY else params.metaheuristic
     search.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, meta.upper())
     search.time_limit.FromMilliseconds(max(1, round(time_limit_s * 1000)))
+    if timed:
+        search.lns_time_limit.FromMilliseconds(round(COMPLETION_LIMIT_S * 1000))
     if params.solution_limit is not None:
         search.solution_limit = params.solution_limit
     search.log_search = params.log_search
@@ -403,7 +434,7 @@ def _run(job: _ArcJob, report: Report | None) -> _RawArc:
                 errors.append(e)
 
     routing.AddAtSolutionCallback(on_solution)
-    search = _search_parameters(params, job.first, remaining(), n_service)
+    search = _search_parameters(params, job.first, remaining(), n_service, timed=model.time_dim is not None)
     solution = None
     arrays = carp_arrays(problem, job.kept) if job.first == MEMETIC else None
     if job.first == PATH_SCANNING or arrays is not None:
@@ -415,11 +446,15 @@ def _run(job: _ArcJob, report: Report | None) -> _RawArc:
             except Exception:  # e.g. a Numba cache clash between fresh workers: fall back, never fail
                 logger.exception("memetic phase failed; starting from path scanning")
         if start_routes is None:
-            start_routes = path_scanning(problem, model.nodes)
+            scanned = best_path_scanning(problem, model.nodes)
+            start_routes = _keep_accepted(model, scanned, or_opt(problem, model.nodes, scanned))
         start = _read_start(model, start_routes)
-        search = _search_parameters(params, job.first, remaining(), n_service)
+        search = _search_parameters(
+            params, job.first, remaining(), n_service, timed=model.time_dim is not None
+        )
         solution = routing.SolveFromAssignmentWithParameters(start, search) if start is not None else None
         if solution is None and start is not None:
+            logger.warning("OR-Tools could not restore the first routes of %s; keeping them", job.first)
             solution = start
     if solution is None:
         solution = routing.SolveWithParameters(search)
@@ -505,6 +540,22 @@ def _memetic_routes(job: _ArcJob, arrays: CarpArrays, nodes: Nodes, report: Repo
     return routes
 
 
+def _keep_accepted(
+    model: _ArcModel, base: Sequence[Sequence[int]], better: Sequence[Sequence[int]]
+) -> list[list[int]]:
+    """Per vehicle the ``better`` route (node numbers) where the model accepts it, else the ``base`` one."""
+    manager, routing = model.manager, model.routing
+    out = []
+    for k, (old, new) in enumerate(zip(base, better, strict=True)):
+        if list(old) != list(new):
+            alone = [[manager.NodeToIndex(i) for i in new] if j == k else [] for j in range(len(base))]
+            if routing.ReadAssignmentFromRoutes(alone, True) is None:
+                logger.info("improved first route of vehicle %d rejected by the model; keeping the first", k)
+                new = old
+        out.append(list(new))
+    return out
+
+
 def _read_start(model: _ArcModel, routes: Sequence[Sequence[int]]) -> Any | None:
     """An assignment of node routes; routes the model rejects are left out one by one."""
     manager, routing = model.manager, model.routing
@@ -577,7 +628,11 @@ def _assemble(problem: ArcProblem, raw: _RawArc, ruled_out: dict[int, str], wall
         for brk_start, duration in raw.breaks[k]:
             if now <= brk_start < back:  # a break after the last visit delays the return
                 back += duration
-        cost += v.fixed_cost + v.cost_per_distance * (service_d + dead_d)
+        cost += (
+            v.fixed_cost
+            + v.cost_per_distance * (service_d + dead_d)
+            + v.cost_per_hour * (back - depart) / 3600
+        )
         routes.append(ArcRoute(v.id, tuple(visits), depart, back, service_d, dead_d, raw.breaks[k]))
     unserved = []
     for t, task in enumerate(problem.tasks):

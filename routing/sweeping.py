@@ -11,7 +11,9 @@ The model
   ``wash`` its :attr:`VehicleKind.WASHER` vehicles. A sweeper's capacity is its
   debris hopper (``capacity_kg``), a washer's its water tank (``capacity_l``).
   Shift and break come from the vehicle; cost is ``cost_per_km`` per km driven
-  (working or not) plus ``fixed_cost`` per vehicle used.
+  (working or not), ``cost_per_hour`` per hour from leaving the depot to
+  returning (so a needless dump or refill costs its unloading time) and
+  ``fixed_cost`` per vehicle used.
 - **Work**: a :class:`WorkProfile` per vehicle kind gives the working speed
   (about 5 km/h sweeping, 8 km/h washing) and what a km adds (debris kg, water
   litres). Serving a task takes its length over the working speed; deadheading
@@ -24,12 +26,9 @@ The model
 - Deadhead and work times are whole seconds rounded up, the way the solver's
   integer model counts them, so its greedy first routes (planned in floats)
   are not rejected by the model for a few seconds past the shift end.
-- The arc model's cost is distance only, so a facility visit is charged its
-  service time at the fleet's mean ``cost_per_hour``, turned into metres at the
-  mean ``cost_per_km`` and added to the deadhead into and out of the facility
-  (each facility has its own copy of its road node in the problem). Without
-  it a washer would refill whenever it passes the water point. The plan's
-  deadhead lengths are the real road lengths; ``objective`` includes the charge.
+- Every plan is checked twice: the arc solution against its arc problem
+  (:func:`routing.arc_verify.verify_arc`) and the drivable plan against the
+  tasks, fleet and roads (:func:`routing.sweep_verify.verify_sweeping_plan`).
 
 Distances are metres, times seconds since local midnight (night work runs past 86 400).
 """
@@ -58,6 +57,7 @@ from routing.arc_model import (
     VisitKind,
 )
 from routing.arc_solve import solve_arc
+from routing.arc_verify import verify_arc
 from routing.solve import SolveParams
 from routing.sweep_segments import StreetSegment, SweepRules, SweepTask, street_segments, sweep_tasks
 from routing.sweep_verify import verify_sweeping_plan
@@ -133,8 +133,7 @@ class SweepProblem:
     arc
         The arc-routing problem; its node ``i`` is road-network node ``road_nodes[i]``.
     road_nodes
-        int64 road-network node index of each arc-problem node (facilities last,
-        one node each, even when they share a road node).
+        int64 road-network node index of each arc-problem node (sorted, unique).
     tasks
         Task id -> the street task it stands for.
     depot_of
@@ -151,8 +150,9 @@ class SweepProblem:
 @dataclass(frozen=True, slots=True, eq=False)
 class SweepResult:
     """A planned day of one activity with what made it (``problem``/``solution`` are ``None`` when
-    the fleet had no vehicle of the kind) and what :func:`routing.sweep_verify.verify_sweeping_plan`
-    found (``violations``, empty when sound)."""
+    the fleet had no vehicle of the kind) and what the checks found (``violations``, empty when
+    sound): :func:`routing.arc_verify.verify_arc` on the solution (lines prefixed ``arc solution:``)
+    and :func:`routing.sweep_verify.verify_sweeping_plan` on the plan."""
 
     plan: SweepingPlan
     tasks: tuple[SweepTask, ...]
@@ -205,20 +205,10 @@ def build_sweep_problem(
     places = [depots[v.depot_id] for v in vehicles] + sites
     place_nodes, _ = network.nearest_nodes([p.lat for p in places], [p.lon for p in places])
     task_nodes = [n for t in tasks for n in (t.tail, t.head)]
-    real = np.unique(np.concatenate([np.asarray(task_nodes, dtype=np.int64), place_nodes]))
-    local = {int(n): i for i, n in enumerate(real.tolist())}
-    # each facility gets its own copy of its road node, so its visits can carry a charge
-    road_nodes = np.concatenate([real, place_nodes[len(vehicles) :]]).astype(np.int64)
+    road_nodes = np.unique(np.concatenate([np.asarray(task_nodes, dtype=np.int64), place_nodes]))
+    local = {int(n): i for i, n in enumerate(road_nodes.tolist())}
     time_s, dist_m = network.matrices(road_nodes, road_nodes)
     time_s = np.ceil(time_s)  # whole seconds, as the solver model counts them (see the module docstring)
-    per_hour = float(np.mean([v.cost_per_hour for v in vehicles]))
-    per_km = float(np.mean([v.cost_per_km for v in vehicles]))
-    charges = [f.unload_s / 3600.0 * per_hour / max(per_km, 1e-9) * 1000.0 for f in sites]
-    for j, charge in enumerate(charges):
-        k = len(real) + j
-        dist_m[k, :] += charge / 2
-        dist_m[:, k] += charge / 2
-        dist_m[k, k] = charge  # back-to-back visits pay again (else the search stacks free copies)
 
     arc_tasks = tuple(
         ArcTask(
@@ -245,13 +235,14 @@ def build_sweep_problem(
             break_start_max_s=float(v.break_window.end_s),
             cost_per_distance=v.cost_per_km / 1000.0,
             fixed_cost=v.fixed_cost,
+            cost_per_hour=v.cost_per_hour,
         )
         for k, v in enumerate(vehicles)
     )
     arc_facilities = tuple(
         ArcFacility(
             id=f.id,
-            node=len(real) + j,
+            node=local[int(place_nodes[len(vehicles) + j])],
             resets=frozenset({dim}),
             service_s=float(f.unload_s),
             windows=((float(f.opening.start_s), float(f.opening.end_s)),),
@@ -431,7 +422,8 @@ def plan_sweeping(
     plan = to_sweeping_plan(problem, solution, network, district.name, day)
     profile = profiles[activity.vehicle_kind]
     rate = profile.debris_kg_per_km if activity is Activity.SWEEP else profile.water_l_per_km
-    violations = verify_sweeping_plan(
+    violations = [f"arc solution: {v}" for v in verify_arc(problem.arc, solution)]
+    violations += verify_sweeping_plan(
         plan, tasks, district, network, working_speed_mps=profile.working_speed_mps, per_km=rate
     )
     return SweepResult(plan, tasks, problem, solution, tuple(violations))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -12,11 +14,12 @@ from core.domain import TimeWindow
 from core.errors import ValidationError
 from core.roads import RoadNetwork
 from core.sweep_plan import SweepingPlan, SweepVisitKind
-from routing.arc_model import Direction
+from routing import sweeping
+from routing.arc_model import ArcProblem, ArcSolution, Direction
 from routing.solve import SolveParams
-from routing.sweep_segments import ClassRule, Sides, StreetSegment, SweepRules, street_segments
+from routing.sweep_segments import ClassRule, Sides, StreetSegment, SweepRules, street_segments, sweep_tasks
 from routing.sweeping import DEFAULT_PROFILES, Activity, SweepResult, build_sweep_problem, plan_sweeping
-from tests.routing.sweep_grid import LAT0, grid_district, grid_network
+from tests.routing.sweep_grid import LAT0, grid_district, grid_network, node
 
 H = 3600
 DAY = date(2026, 12, 1)
@@ -189,3 +192,39 @@ def test_no_vehicle_of_the_kind_leaves_every_task_out(net: RoadNetwork, segs: li
     assert result.plan.coverage() == 0.0
     with pytest.raises(ValidationError, match="washer"):
         build_sweep_problem(no_washer, net, result.tasks, Activity.WASH)
+
+
+def test_vehicles_pay_per_hour_and_facilities_sit_on_their_road_node(
+    net: RoadNetwork, segs: list[StreetSegment]
+) -> None:
+    """The arc problem carries each vehicle's hourly cost; a facility is its own road node, no surcharge."""
+    district = grid_district()
+    tasks = sweep_tasks(segs, RULES, DAY)
+    problem = build_sweep_problem(district, net, tasks, Activity.SWEEP)
+    sweeper = district.vehicles[0]
+    assert problem.arc.vehicles[0].cost_per_hour == sweeper.cost_per_hour > 0
+    (dump,) = problem.arc.facilities
+    assert int(problem.road_nodes[dump.node]) == node(net, 0, 3)
+    assert len(set(problem.road_nodes.tolist())) == len(problem.road_nodes)
+    a, b = node(net, 0, 2), node(net, 0, 3)
+    local = {int(n): i for i, n in enumerate(problem.road_nodes.tolist())}
+    _, dist = net.matrices([a], [b])
+    assert problem.arc.dist[local[a], dump.node] == pytest.approx(dist[0, 0])
+
+
+def test_the_arc_solution_is_checked_against_its_problem(
+    net: RoadNetwork, segs: list[StreetSegment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan_sweeping runs verify_arc too: a solver answer with a wrong deadhead total is reported."""
+    real = sweeping.solve_arc
+
+    def tampered(problem: ArcProblem, params: SolveParams, **kwargs: Any) -> ArcSolution:
+        solution = real(problem, params, **kwargs)
+        first = replace(solution.routes[0], deadhead_dist=solution.routes[0].deadhead_dist + 50.0)
+        return replace(solution, routes=(first, *solution.routes[1:]))
+
+    monkeypatch.setattr(sweeping, "solve_arc", tampered)
+    result = plan_sweeping(grid_district(), net, DAY, RULES, "sweep", PARAMS, segments=segs)
+    assert result.plan.coverage() == pytest.approx(1.0)
+    (line,) = result.violations
+    assert line.startswith("arc solution: route of 'SW-DAY': deadhead distance")
