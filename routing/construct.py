@@ -237,7 +237,7 @@ class _Builder:
             return False
         if v.max_route_l is not None and st.day_l + litres > v.max_route_l:
             return False
-        return v.max_stops is None or st.stops < v.max_stops
+        return v.max_stops is None or st.stops + self.p.stops_at(j) <= v.max_stops
 
     def visit(self, k: int, st: _State, j: int) -> _State | None:
         """The state after serving point ``j`` next, if the route can still get home; else ``None``."""
@@ -256,7 +256,7 @@ class _Builder:
             litres=st.litres + litres,
             day_kg=st.day_kg + kg,
             day_l=st.day_l + litres,
-            stops=st.stops + 1,
+            stops=st.stops + self.p.stops_at(j),
             brk_done=done,
             seq=st.seq,
             unloads=st.unloads,

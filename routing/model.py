@@ -457,6 +457,10 @@ class RoutingProblem:
         facilities and every route ends empty (see the module docstring).
     sites : tuple of FacilitySpec
         One per facility, in location order (may be empty when ``unload`` is off).
+    stops : tuple of int
+        Per location, the collection stops it counts as against ``max_stops``
+        (several co-located points merged into one, see :mod:`routing.aggregate`);
+        empty = 1 per point, 0 elsewhere.
     """
 
     locations: tuple[Location, ...]
@@ -473,6 +477,7 @@ class RoutingProblem:
     horizon_s: int = 2 * DAY_S
     unload: bool = False
     sites: tuple[FacilitySpec, ...] = ()
+    stops: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         record = "RoutingProblem"
@@ -499,7 +504,9 @@ class RoutingProblem:
         ):
             if len(getattr(self, name)) != n:
                 raise ValidationError(record, name, f"must have one entry per location ({n})")
-        for name in ("demand_kg", "demand_l", "service_s"):
+        if self.stops and len(self.stops) != n:
+            raise ValidationError(record, "stops", f"must be empty or have one entry per location ({n})")
+        for name in ("demand_kg", "demand_l", "service_s", "stops"):
             if any(x < 0 for x in getattr(self, name)):
                 raise ValidationError(record, name, "must be >= 0")
         for i, wins in enumerate(self.windows):
@@ -564,6 +571,12 @@ class RoutingProblem:
     def site(self, loc: int) -> FacilitySpec:
         """The :class:`FacilitySpec` of facility location ``loc``."""
         return self.sites[loc - self.facilities.start]
+
+    def stops_at(self, loc: int) -> int:
+        """Collection stops location ``loc`` counts as (see ``stops``)."""
+        if self.stops:
+            return self.stops[loc]
+        return 1 if self.locations[loc].kind == LocationKind.POINT else 0
 
     def serving_vehicles(self, point: int) -> tuple[int, ...]:
         """Vehicles that may serve ``point``: they collect its stream and, if it has a

@@ -53,6 +53,11 @@ model (``ReadAssignmentFromRoutes``) and improved by the metaheuristic. With
 ``workers > 1`` differently configured searches run in parallel processes on
 the pickled problem and the best result is kept (:mod:`routing.search`).
 
+Plain node routing (:func:`routing.rr_start.applies`: no unloads, no breaks, one window per point,
+every point mandatory, one arc-cost matrix for the fleet) starts instead from the ruin-and-recreate
+search of :mod:`routing.rr_start` (SISR in Numba) for :data:`RR_SHARE` of the time, seed
+``SolveParams.seed + worker``; OR-Tools continues from its routes for the rest.
+
 When vehicles have a fixed cost, small routes of the start are emptied into
 the others where every point still fits (:func:`routing.fleet.shrink`) and our
 own starts are built with both angular and urgent (earliest deadline) seeds,
@@ -66,7 +71,15 @@ From :data:`DECOMPOSE_FROM` points, when routes share no facility limit, the
 whole-plan model is not searched: groups of :data:`GROUP_SIZE` neighbouring
 routes (by angle around the depot, :mod:`routing.decompose`) are improved one
 at a time in small models with the rest fixed, round after round, and the plan
-is timed group by group (:func:`_decompose`, :func:`_assemble`).
+is timed group by group (:func:`_decompose`, :func:`_assemble`). With fixed
+vehicle costs each group is also tried with one vehicle fewer
+(:func:`_shrink_group`); when a group size stops paying the groups grow by one
+route, up to :data:`GROUP_MAX_SIZE`.
+
+Before any of this, co-located interchangeable points (same place, stream,
+vehicles and windows; mandatory) are merged into one stop each
+(:mod:`routing.aggregate`, ``SolveParams.group_colocated``): the search runs on
+the smaller problem and the result is expanded back, every point listed.
 """
 
 from __future__ import annotations
@@ -85,6 +98,8 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from core.errors import InfeasiblePlanError, ValidationError
+from routing import rr_start
+from routing.aggregate import Grouping, group_colocated
 from routing.construct import Construction, cluster_routes, split_routes
 from routing.decompose import independent_routes, route_groups
 from routing.fleet import plan_cost, reinsert, removal_order, shrink
@@ -147,15 +162,20 @@ DECOMPOSE = ("auto", "always", "never")
 ``always`` whenever possible (own start, independent routes, more routes than a group), ``never``
 not at all."""
 
-DECOMPOSE_FROM = 700
-"""Points from which the search improves groups of neighbouring routes (:func:`_decompose`) instead
-of the whole plan, when it starts from our own routes and routes are independent
-(:func:`routing.decompose.independent_routes`). Measured (2 shared cores, noisy): WCVRPTW 804 at
-60 s, one worker, 706 vs 808 miles; 444 (442 points) was worse decomposed with two workers
-(80-83 vs 79 miles at 30 s), hence the threshold above it."""
+DECOMPOSE_FROM = 500
+"""Points (after co-located points are merged, :mod:`routing.aggregate`) from which the search
+improves groups of neighbouring routes (:func:`_decompose`) instead of the whole plan, when it starts
+from our own routes and routes are independent (:func:`routing.decompose.independent_routes`); below
+:data:`LARGE` only worker 0 decomposes, so two workers try both. Measured (2 shared cores, noisy,
+60 s, one worker): WCVRPTW 804 unmerged (784 points) 706 vs 808 miles decomposed; merged 1351 (545
+stops) 961 vs 1034 decomposed, merged 804 (595 stops) 705 vs 654 decomposed; 444 (442 points) was
+worse decomposed with two workers (80-83 vs 79 miles at 30 s), hence the threshold above it."""
 
 GROUP_SIZE = 3
-"""Routes per decomposition group."""
+"""Routes per decomposition group at first."""
+
+GROUP_MAX_SIZE = 6
+"""Routes per group the decomposition grows to (one more each time a size stops paying)."""
 
 GROUP_MAX_S = 20.0
 """Most time (s) one group's search may take."""
@@ -186,6 +206,16 @@ FLEET_CANDIDATES = 3
 
 MIN_PHASE_S = 0.5
 """A phase is not started with less time than this left (s)."""
+
+RR_SHARE = 0.7
+"""Share of a search's time the ruin-and-recreate start (:mod:`routing.rr_start`) gets when it applies;
+OR-Tools' local search continues from its routes for the rest. Measured on X-n502-k39 at 60 s, one
+worker, seeds 0/1 (2 shared cores, noisy): 0.6 -> 69385, 0.7 -> 69277/69366, 0.85 -> 69358/69375,
+0.95 -> 69364."""
+
+RR_ITERATIONS_PER_SOLUTION = 100
+"""With ``SolveParams.solution_limit`` set, the ruin-and-recreate start stops after this many steps per
+allowed solution (so a solution-limited solve stays deterministic)."""
 
 REASON_NO_FIT = "could not fit in any route (capacity/time)"
 """Reason given for a mandatory point the solver left out (details may follow)."""
@@ -240,6 +270,12 @@ class SolveParams:
     decompose : str
         One of :data:`DECOMPOSE`: improve groups of neighbouring routes
         instead of the whole plan (:func:`_decompose`).
+    group_colocated : bool
+        Serve co-located, interchangeable points as one stop in the search
+        (:mod:`routing.aggregate`); the result lists every point.
+    seed : int
+        Random seed of the ruin-and-recreate start (:mod:`routing.rr_start`,
+        >= 0); worker ``i`` uses ``seed + i``.
     """
 
     time_limit_s: float = 10.0
@@ -251,6 +287,8 @@ class SolveParams:
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     reduce_fleet: str = "auto"
     decompose: str = "auto"
+    seed: int = 0
+    group_colocated: bool = True
 
     def __post_init__(self) -> None:
         record = "SolveParams"
@@ -279,6 +317,13 @@ class SolveParams:
         if self.decompose not in DECOMPOSE:
             allowed = ", ".join(DECOMPOSE)
             raise ValidationError(record, "decompose", f"must be one of {allowed}; got {self.decompose!r}")
+        if not isinstance(self.group_colocated, bool):
+            raise ValidationError(
+                record, "group_colocated", f"must be true or false, got {self.group_colocated!r}"
+            )
+        s = self.seed
+        if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+            raise ValidationError(record, "seed", f"must be an integer >= 0, got {s!r}")
         if self.reduce_fleet not in REDUCE_FLEET:
             allowed = ", ".join(REDUCE_FLEET)
             msg = f"must be one of {allowed}; got {self.reduce_fleet!r}"
@@ -338,7 +383,8 @@ class SolveParams:
         # Below LARGE points the whole-plan search still pays off: only worker 0 decomposes then.
         rest = "never" if self.decompose == "auto" and len(problem.points) < LARGE else self.decompose
         for i in range(1, self.workers):
-            out.append(replace(self, first_solution=others[(i - 1) % len(others)], workers=1, decompose=rest))
+            first_i = others[(i - 1) % len(others)]
+            out.append(replace(self, first_solution=first_i, workers=1, decompose=rest, seed=self.seed + i))
         return out
 
 
@@ -673,7 +719,7 @@ def _build_model(
         (ROUTE_L, problem.demand_l, [v.max_route_l for v in problem.vehicles]),
         (
             STOPS,
-            tuple(1 if loc in problem.points else 0 for loc in range(len(problem.locations))),
+            tuple(problem.stops_at(loc) for loc in range(len(problem.locations))),
             [v.max_stops for v in problem.vehicles],
         ),
     )
@@ -1128,11 +1174,11 @@ def _decomposes(job: Job, construction: Construction | None) -> bool:
 
 
 def _group_model(
-    job: Job, group: Sequence[int], routes: Sequence[Sequence[int]]
+    job: Job, group: Sequence[int], routes: Sequence[Sequence[int]], extra: Sequence[int] = ()
 ) -> tuple[_SolverModel, list[tuple[int, ...]]]:
-    """A model of ``group``'s vehicles and the points of their ``routes`` only, and its start routes."""
+    """A model of ``group``'s vehicles, the points of their ``routes`` and ``extra``; its start routes."""
     problem, nv = job.problem, len(job.problem.vehicles)
-    points = sorted(loc for k in group for loc in routes[k] if loc in problem.points)
+    points = sorted({*extra, *(loc for k in group for loc in routes[k] if loc in problem.points)})
     copies = unload_copies(problem, points)
     for f in copies:
         used = sum(1 for k in group for loc in routes[k] if loc == f)
@@ -1145,43 +1191,111 @@ def _group_model(
 def _decompose(
     job: Job, routes: Sequence[Sequence[int]], tracker: _Tracker, until: float
 ) -> list[tuple[int, ...]]:
-    """Improve groups of :data:`GROUP_SIZE` neighbouring routes in turn, the rest fixed, until ``until``.
+    """Improve groups of neighbouring routes in turn, the rest fixed, until ``until``.
 
     Each group is a model with only its points and vehicles (:func:`_group_model`),
     started from its routes and searched for at most :data:`GROUP_MAX_S`; the
     new routes replace the old ones when every point stays served and the cost
-    (:func:`routing.fleet.plan_cost`) drops. Each round cuts the circle of
-    routes one route further on; after :data:`GROUP_SIZE` rounds without a gain
-    (every cut tried) it stops early.
+    (:func:`routing.fleet.plan_cost`) drops. When vehicles have a fixed cost, each
+    group is also tried with one vehicle fewer (:func:`_shrink_group`). Each
+    round cuts the circle of routes one route further on; after as many rounds
+    without a gain as routes per group (every cut tried) the groups grow by one
+    route, up to :data:`GROUP_MAX_SIZE`, and then the search stops early.
     """
     problem, params = job.problem, job.params
     nv = len(problem.vehicles)
     current = [tuple(r) for r in routes]
     silent = _Tracker(None, job.t0)
+    fleet = _fleet_mode(problem, params) != "never"
+    tried: set[tuple[tuple[int, ...], ...]] = set()
     rounds = idle = 0
-    while time.time() < until - MIN_PHASE_S and idle < GROUP_SIZE:
-        groups = route_groups(problem, current, GROUP_SIZE, offset=rounds)
+    size = GROUP_SIZE
+    while time.time() < until - MIN_PHASE_S:
+        if idle >= size:
+            used = sum(1 for r in current if r)
+            if size >= min(GROUP_MAX_SIZE, used):
+                break
+            size, idle = size + 1, 0
+            logger.info("decomposition: groups of %d routes", size)
+        groups = route_groups(problem, current, size, offset=rounds)
         idle += 1
         for n, group in enumerate(groups):
             left = until - time.time()
             if left <= MIN_PHASE_S:
                 break
+            budget = min(GROUP_MAX_S, left / max(1, len(groups) - n))
             model, start = _group_model(job, group, current)
-            found = _search_from(
-                model, start, params, min(GROUP_MAX_S, left / max(1, len(groups) - n)), silent
-            )
-            if found is None or _search_key(model, found)[0] > 0:
-                continue
-            new = [r[1:-1] for r in _read_routes(model, found)[0]]
-            after = plan_cost(problem, [new[k] if k in group else () for k in range(nv)], params.weights)
-            if after < plan_cost(problem, start, params.weights):
-                for k in group:
-                    current[k] = tuple(new[k])
-                idle = 0
-                tracker.offer((0, plan_cost(problem, current, params.weights)))
+            found = _search_from(model, start, params, budget, silent)
+            if found is not None and _search_key(model, found)[0] == 0:
+                new = [r[1:-1] for r in _read_routes(model, found)[0]]
+                after = plan_cost(problem, [new[k] if k in group else () for k in range(nv)], params.weights)
+                if after < plan_cost(problem, start, params.weights):
+                    for k in group:
+                        current[k] = tuple(new[k])
+                    idle = 0
+                    tracker.offer((0, plan_cost(problem, current, params.weights)))
+            state = tuple(current[k] for k in group)
+            if fleet and state not in tried and until - time.time() > MIN_PHASE_S:
+                tried.add(state)
+                fewer = _shrink_group(job, group, current, min(GROUP_MAX_S, (until - time.time()) / 2))
+                if fewer is not None:
+                    for k in group:
+                        current[k] = fewer[k]
+                    idle = 0
+                    tracker.offer((0, plan_cost(problem, current, params.weights)))
         logger.info("decomposition round %d: cost %d", rounds, plan_cost(problem, current, params.weights))
         rounds += 1
     return current
+
+
+def _shrink_group(
+    job: Job,
+    group: Sequence[int],
+    routes: Sequence[Sequence[int]],
+    budget_s: float,
+    max_left: int | None = None,
+) -> list[tuple[int, ...]] | None:
+    """``group``'s routes with one vehicle fewer, all points served, when that costs less; else ``None``.
+
+    The points of the group's smallest route (:func:`routing.fleet.removal_order`)
+    go to their cheapest feasible positions in the group's other routes
+    (:func:`routing.fleet.reinsert`; up to ``max_left``, default
+    :func:`_fleet_max_left`, may stay out), then a search of the group without
+    that vehicle places the rest and improves the whole group for ``budget_s``.
+    """
+    problem, params = job.problem, job.params
+    nv = len(problem.vehicles)
+    inside = [tuple(routes[k]) if k in group else () for k in range(nv)]
+    order = removal_order(problem, inside)
+    if not order:
+        return None
+    k = order[0]
+    moved = [loc for loc in inside[k] if loc in problem.points]
+    others = [() if j == k else r for j, r in enumerate(inside)]
+    t0 = time.time()
+    left = _fleet_max_left(len(moved)) if max_left is None else max_left
+    start = reinsert(
+        problem, others, moved, weights=params.weights, max_left=left, deadline=t0 + budget_s / 4
+    )
+    if len(start.unassigned) > left:
+        logger.info(
+            "decomposition: vehicle %d's %d stops: %d found no place", k, len(moved), len(start.unassigned)
+        )
+        return None
+    rest = [j for j in group if j != k]
+    model, start_routes = _group_model(job, rest, start.routes, extra=moved)
+    found = _search_from(
+        model, start_routes, params, max(MIN_PHASE_S, budget_s - (time.time() - t0)), _Tracker(None, job.t0)
+    )
+    if found is None or _search_key(model, found)[0] > 0:
+        logger.info("decomposition: without vehicle %d, the search left stops out", k)
+        return None
+    new = [r[1:-1] for r in _read_routes(model, found)[0]]
+    fewer = [tuple(new[j]) if j in rest else () for j in range(nv)]
+    if plan_cost(problem, fewer, params.weights) >= plan_cost(problem, inside, params.weights):
+        return None
+    logger.info("decomposition: group %s served without vehicle %d", list(group), k)
+    return fewer
 
 
 def _assemble(job: Job, routes: Sequence[Sequence[int]]) -> RawAssignment | None:
@@ -1251,8 +1365,11 @@ def run_job(job: Job, report: Report | None) -> RawAssignment:
         extra = {f: n + 1 for f, n in extra.items()}
     copies = unload_copies(problem, kept, extra=extra)
     remaining = lambda: max(0.05, job.deadline - time.time())  # noqa: E731
-    construction = _construct(problem, kept, params, copies, job.warm, remaining() / 4)
     tracker = _Tracker(report, job.t0)
+    if job.warm is None and rr_start.applies(problem, params):
+        construction: Construction | None = _rr_construct(job, remaining() * RR_SHARE, tracker)
+    else:
+        construction = _construct(problem, kept, params, copies, job.warm, remaining() / 4)
     logger.info("start built at %.1f s", time.time() - job.t0)
     if construction is not None and _decomposes(job, construction):
         until = time.time() + remaining() * (1.0 - DECOMPOSE_RESERVE)
@@ -1282,6 +1399,20 @@ def run_job(job: Job, report: Report | None) -> RawAssignment:
         if model is not first_model:
             logger.info("fleet phase kept a smaller fleet")
     return _result(job, model, solution)
+
+
+def _rr_construct(job: Job, budget_s: float, tracker: _Tracker) -> Construction:
+    """The ruin-and-recreate start (:func:`routing.rr_start.construct`) for ``budget_s`` (s), reported."""
+    n = job.params.solution_limit
+    logger.info("ruin-and-recreate start for %.1f s (seed %d)", budget_s, job.params.seed)
+    return rr_start.construct(
+        job.problem,
+        job.kept,
+        job.params,
+        time.time() + budget_s,
+        max_iterations=None if n is None else n * RR_ITERATIONS_PER_SOLUTION,
+        report=lambda cost, unassigned: tracker.offer((unassigned, cost)),
+    )
 
 
 def _result(job: Job, model: _SolverModel, solution: Any) -> RawAssignment:
@@ -1330,6 +1461,20 @@ def _result(job: Job, model: _SolverModel, solution: Any) -> RawAssignment:
 # --------------------------------------------------------------------------- solve
 
 
+def _expand(grouping: Grouping, problem: RoutingProblem, merged: RawAssignment) -> RawAssignment:
+    """``merged`` (a result of ``grouping.problem``) in the locations of ``problem``."""
+    return replace(
+        merged,
+        routes=tuple(tuple(grouping.expand_route(r)) for r in merged.routes),
+        times_s=tuple(
+            tuple(grouping.expand_times(r, t, problem))
+            for r, t in zip(merged.routes, merged.times_s, strict=True)
+        ),
+        dropped=grouping.expand_points(merged.dropped),
+        reasons=grouping.expand_reasons(merged.reasons),
+    )
+
+
 def solve(
     problem: RoutingProblem,
     params: SolveParams | None = None,
@@ -1375,6 +1520,17 @@ def solve(
     t0 = time.time()
     ruled_out = {problem.index_of()[u.point_id]: u.reason for u in diagnose(problem)}
     kept = tuple(p for p in problem.points if p not in ruled_out)
+    grouping = group_colocated(problem, kept) if params.group_colocated else None
+    if grouping is not None:
+        logger.info(
+            "%d points served as %d stops (co-located points merged)",
+            len(problem.points),
+            len(grouping.problem.points),
+        )
+        inner = replace(params, group_colocated=False)
+        warm = None if warm_start is None else grouping.merge_warm(warm_start)
+        merged = solve(grouping.problem, inner, progress=progress, warm_start=warm)
+        return _expand(grouping, problem, merged)
     configs = params.portfolio(problem)
     deadline = t0 + params.time_limit_s
     jobs = [Job(problem, c, kept, ruled_out, warm_start, deadline, t0) for c in configs]

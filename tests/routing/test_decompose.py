@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,9 @@ import routing.solve as solve_module
 from core.domain import District
 from core.errors import ValidationError
 from routing.decompose import independent_routes, route_groups
+from routing.fleet import plan_cost
 from routing.model import build_problem
+from routing.search import Job
 from routing.solve import SolveParams
 from routing.verify import verify_plan
 from tests.routing.helpers import FAST, at, matrices, plan_for, plan_problems
@@ -111,3 +114,31 @@ def test_decompose_never_searches_the_whole_plan(tiny_city, small_decomposition,
         solved = plan_for(city, replace(FAST, decompose="never"))
     assert not any("decomposition round" in r.getMessage() for r in caplog.records)
     assert solved.assignment.dropped == ()
+
+
+def _two_routes(city: District):
+    """A job for ``city`` (2 bays) and a start: truck-1 serves p1, p2; truck-2 serves p3, p4, p5."""
+    city = replace(city, facilities=tuple(replace(f, tipping_bays=2) for f in city.facilities))
+    p = _problem(city)
+    ix, f = p.index_of(), p.index_of()["F"]
+    routes = [(ix["p1"], ix["p2"], f), (ix["p3"], ix["p4"], ix["p5"], f)]
+    now = time.time()
+    job = Job(p, replace(FAST, time_limit_s=3.0), tuple(p.points), {}, None, now + 3.0, now)
+    return p, job, routes
+
+
+def test_a_group_loses_a_vehicle_when_the_other_can_take_its_points(tiny_city):
+    """One truck can serve all five points: the smaller route's vehicle goes, at a lower cost."""
+    p, job, routes = _two_routes(tiny_city)
+    fewer = solve_module._shrink_group(job, [0, 1], routes, 2.0)
+    assert fewer is not None
+    assert fewer[0] == (), "truck-1 had the fewer points"
+    assert sorted(loc for loc in fewer[1] if loc in p.points) == list(p.points)
+    assert plan_cost(p, fewer, job.params.weights) < plan_cost(p, routes, job.params.weights)
+
+
+def test_a_group_keeps_its_vehicles_when_the_day_limit_binds(tiny_city):
+    """300 kg a day per truck and five 100 kg points: two trucks stay."""
+    city = replace(tiny_city, vehicles=tuple(replace(v, max_route_kg=300.0) for v in tiny_city.vehicles))
+    _, job, routes = _two_routes(city)
+    assert solve_module._shrink_group(job, [0, 1], routes, 1.0) is None

@@ -83,8 +83,8 @@ def test_params_from_toml(tmp_path):
         time_limit_s=3.5, solution_limit=10, first_solution="savings"
     )
     bad = tmp_path / "bad.toml"
-    bad.write_text("seed = 1\n")
-    with pytest.raises(ValidationError, match="seed"):
+    bad.write_text("bogus = 1\n")
+    with pytest.raises(ValidationError, match="bogus"):
         SolveParams.from_toml(bad)
     weighted = tmp_path / "weighted.toml"
     weighted.write_text("workers = 1\n[weights]\nvehicles = 5.0\nduration = 0.5\n")
