@@ -73,8 +73,10 @@ from core.domain import (
 from core.errors import NotFoundError, ValidationError
 
 __all__ = [
+    "RecordReader",
     "alert_from_dict",
     "alert_to_dict",
+    "build_record",
     "district_from_dict",
     "district_to_dict",
     "load_district",
@@ -92,7 +94,7 @@ _MISSING = object()
 # --------------------------------------------------------------------------- reading helpers
 
 
-class _Reader:
+class RecordReader:
     """Typed access to one JSON object; errors name ``record`` and the field."""
 
     def __init__(self, record: str, data: Any, allowed: Iterable[str]) -> None:
@@ -248,7 +250,7 @@ def _as_window(record: str, key: str, value: Any) -> TimeWindow:
         raise ValidationError(record, f"{key}.{e.field}", e.reason) from e
 
 
-def _build(record: str, factory: Callable[..., T], **kwargs: Any) -> T:
+def build_record(record: str, factory: Callable[..., T], **kwargs: Any) -> T:
     """Call a domain constructor, re-raising its ValidationError under ``record``."""
     try:
         return factory(**kwargs)
@@ -369,17 +371,17 @@ def plan_from_dict(d: Mapping[str, Any]) -> Plan:
     ValidationError
         If a key is missing, unknown or of the wrong type (names the record and field).
     """
-    r = _Reader("plan", d, _PLAN_KEYS)
+    r = RecordReader("plan", d, _PLAN_KEYS)
     day = r.day("day")
     routes = []
     for name, route_d in r.objects("routes"):
-        rr = _Reader(f"plan {name}", route_d, _ROUTE_KEYS)
+        rr = RecordReader(f"plan {name}", route_d, _ROUTE_KEYS)
         stops = tuple(_stop_from_dict(f"{rr.record} {n}", s) for n, s in rr.objects("stops"))
         breaks = []
         for bname, b in rr.objects("breaks", []):
-            br = _Reader(f"{rr.record} {bname}", b, ("after_stop", "start_s", "duration_s"))
+            br = RecordReader(f"{rr.record} {bname}", b, ("after_stop", "start_s", "duration_s"))
             breaks.append(
-                _build(
+                build_record(
                     br.record,
                     PlanBreak,
                     after_stop=br.integer("after_stop"),
@@ -390,7 +392,7 @@ def plan_from_dict(d: Mapping[str, Any]) -> Plan:
         routes.append(Route(vehicle_id=rr.text("vehicle_id"), stops=stops, breaks=tuple(breaks)))
     unserved = []
     for name, u in r.objects("unserved", []):
-        ur = _Reader(f"plan {name}", u, ("point_id", "reason"))
+        ur = RecordReader(f"plan {name}", u, ("point_id", "reason"))
         unserved.append(UnservedPoint(point_id=ur.text("point_id"), reason=ur.text("reason", "")))
     return Plan(
         district=r.text("district"),
@@ -403,7 +405,7 @@ def plan_from_dict(d: Mapping[str, Any]) -> Plan:
 
 
 def _stop_from_dict(record: str, d: Any) -> PlanStop:
-    r = _Reader(record, d, _STOP_KEYS)
+    r = RecordReader(record, d, _STOP_KEYS)
     coords = []
     for i, pair in enumerate(r.array("leg_coords", [])):
         if not (isinstance(pair, list | tuple) and len(pair) == 2):
@@ -411,7 +413,7 @@ def _stop_from_dict(record: str, d: Any) -> PlanStop:
         lat = _as_float(record, f"leg_coords[{i}][0]", pair[0])
         lon = _as_float(record, f"leg_coords[{i}][1]", pair[1])
         coords.append((lat, lon))
-    return _build(
+    return build_record(
         record,
         PlanStop,
         kind=r.enum("kind", StopKind),
@@ -486,7 +488,7 @@ def alert_from_dict(d: Mapping[str, Any]) -> Alert:
     ValidationError
         If a key is missing, unknown or of the wrong type.
     """
-    r = _Reader("alert", d, _ALERT_KEYS)
+    r = RecordReader("alert", d, _ALERT_KEYS)
     signals = r.array("signals", [])
     for i, name in enumerate(signals):
         if not isinstance(name, str):
@@ -494,7 +496,7 @@ def alert_from_dict(d: Mapping[str, Any]) -> Alert:
     measured = r.mapping("measured", {})
     for k, v in measured.items():
         measured[k] = _as_float("alert", f"measured.{k}", v)
-    return _build(
+    return build_record(
         "alert",
         Alert,
         type=r.enum("type", AlertType),
@@ -634,8 +636,8 @@ def _default(fields: Mapping[str, Any], name: str) -> Any:
 
 
 def _depot(record: str, d: Any) -> Depot:
-    r = _Reader(record, d, _DEPOT_KEYS)
-    return _build(
+    r = RecordReader(record, d, _DEPOT_KEYS)
+    return build_record(
         record,
         Depot,
         id=r.text("id", non_empty=True),
@@ -646,10 +648,10 @@ def _depot(record: str, d: Any) -> Depot:
 
 
 def _facility(record: str, d: Any) -> Facility:
-    r = _Reader(record, d, _FACILITY_KEYS)
+    r = RecordReader(record, d, _FACILITY_KEYS)
     fd = _FACILITY_DEFAULTS
     capacity = r.number("daily_capacity_kg", _default(fd, "daily_capacity_kg"), nullable=True)
-    return _build(
+    return build_record(
         record,
         Facility,
         id=r.text("id", non_empty=True),
@@ -666,12 +668,12 @@ def _facility(record: str, d: Any) -> Facility:
 
 
 def _point(record: str, d: Any) -> CollectionPoint:
-    r = _Reader(record, d, _POINT_KEYS)
+    r = RecordReader(record, d, _POINT_KEYS)
     pd = _POINT_DEFAULTS
     windows = tuple(
         _as_window(record, f"time_windows[{i}]", w) for i, w in enumerate(r.array("time_windows", []))
     )
-    return _build(
+    return build_record(
         record,
         CollectionPoint,
         id=r.text("id", non_empty=True),
@@ -688,9 +690,9 @@ def _point(record: str, d: Any) -> CollectionPoint:
 
 
 def _vehicle(record: str, d: Any) -> Vehicle:
-    r = _Reader(record, d, _VEHICLE_KEYS)
+    r = RecordReader(record, d, _VEHICLE_KEYS)
     vd = _VEHICLE_DEFAULTS
-    return _build(
+    return build_record(
         record,
         Vehicle,
         id=r.text("id", non_empty=True),
@@ -732,7 +734,7 @@ def district_from_dict(d: Mapping[str, Any]) -> District:
         Naming the record (e.g. ``points[3] (id 'P12')``) and the field for a missing
         or unknown key, a wrong type, or a value the domain rejects.
     """
-    r = _Reader("district", d, _DISTRICT_KEYS)
+    r = RecordReader("district", d, _DISTRICT_KEYS)
     name = r.text("name", non_empty=True)
     timezone = r.text("timezone", non_empty=True)
     return District(

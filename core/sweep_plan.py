@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.errors import ValidationError
-from core.serialize import _build, _Reader, plain_json
+from core.serialize import RecordReader, build_record, plain_json
 
 __all__ = [
     "LeftOutTask",
@@ -359,7 +359,7 @@ _VISIT_KEYS = (
 _LEFT_KEYS = ("task_id", "segment_id", "highway", "length_m", "reason")
 
 
-def _coords(r: _Reader, key: str) -> tuple[tuple[float, float], ...]:
+def _coords(r: RecordReader, key: str) -> tuple[tuple[float, float], ...]:
     out = []
     for i, pair in enumerate(r.array(key, [])):
         if not (isinstance(pair, list | tuple) and len(pair) == 2) or not all(
@@ -371,8 +371,8 @@ def _coords(r: _Reader, key: str) -> tuple[tuple[float, float], ...]:
 
 
 def _visit_from_dict(record: str, d: Mapping[str, Any]) -> SweepVisit:
-    r = _Reader(record, d, _VISIT_KEYS)
-    return _build(
+    r = RecordReader(record, d, _VISIT_KEYS)
+    return build_record(
         record,
         SweepVisit,
         kind=r.enum("kind", SweepVisitKind),
@@ -402,14 +402,14 @@ def sweep_plan_from_dict(d: Mapping[str, Any]) -> SweepingPlan:
     ValidationError
         If a key is missing, unknown or of the wrong type (names the record and field).
     """
-    r = _Reader("sweeping plan", d, _PLAN_KEYS)
+    r = RecordReader("sweeping plan", d, _PLAN_KEYS)
     day = r.day("day")
     routes = []
     for name, route_d in r.objects("routes"):
-        rr = _Reader(f"sweeping plan {name}", route_d, _ROUTE_KEYS)
+        rr = RecordReader(f"sweeping plan {name}", route_d, _ROUTE_KEYS)
         breaks = []
         for bname, b in rr.objects("breaks", []):
-            br = _Reader(f"{rr.record} {bname}", b, ("start_s", "duration_s"))
+            br = RecordReader(f"{rr.record} {bname}", b, ("start_s", "duration_s"))
             breaks.append((br.integer("start_s"), br.integer("duration_s")))
         routes.append(
             SweepRoute(
@@ -423,7 +423,7 @@ def sweep_plan_from_dict(d: Mapping[str, Any]) -> SweepingPlan:
         )
     left = []
     for name, t in r.objects("left_out", []):
-        tr = _Reader(f"sweeping plan {name}", t, _LEFT_KEYS)
+        tr = RecordReader(f"sweeping plan {name}", t, _LEFT_KEYS)
         left.append(
             LeftOutTask(
                 task_id=tr.text("task_id", non_empty=True),
@@ -433,7 +433,7 @@ def sweep_plan_from_dict(d: Mapping[str, Any]) -> SweepingPlan:
                 reason=tr.text("reason", ""),
             )
         )
-    return _build(
+    return build_record(
         "sweeping plan",
         SweepingPlan,
         district=r.text("district", non_empty=True),
