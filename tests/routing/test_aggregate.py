@@ -8,7 +8,7 @@ import pytest
 
 from core.domain import CollectionPoint, District, Stream, TimeWindow
 from routing.aggregate import MAX_GROUP_SHARE, group_colocated
-from routing.model import build_problem
+from routing.model import WarmStart, build_problem
 from routing.solve import SolveParams
 from tests.routing.helpers import FAST, at, hm, matrices, plan_for, plan_problems, served_by, with_points
 
@@ -129,3 +129,21 @@ def test_merged_stops_count_against_max_stops(tiny_city):
 def test_group_colocated_is_validated():
     with pytest.raises(Exception, match="group_colocated"):
         SolveParams(group_colocated="yes")  # type: ignore[arg-type]
+
+
+def test_a_warm_start_keeps_merged_points_with_their_truck(tiny_city):
+    """Yesterday truck-2 (the dearer one) served everything: with a high change penalty it still does."""
+    city = _twins(tiny_city, "a", "b", "c", x=2, y=0, expected_kg=50.0)
+    p = _problem(city)
+    f = p.index_of()["F"]
+    warm = WarmStart(routes=((), (*p.points, f)), change_penalty=10**9)
+    g = group_colocated(p)
+    assert g is not None
+    merged_warm = g.merge_warm(warm)
+    assert len(merged_warm.routes[1]) == len(warm.routes[1]) - 2, "three bins, one stop"
+    cheap = plan_for(city)
+    assert set(served_by(cheap.plan).values()) == {"truck-1"}, "without the warm start the cheaper truck"
+    today = plan_for(city, warm_start=warm)
+    assert set(served_by(today.plan).values()) == {"truck-2"}
+    assert set(served_by(today.plan)) == {q.id for q in city.points}
+    assert plan_problems(today.plan, city, today.m) == []
