@@ -27,6 +27,14 @@ and the shift end (backward), so inserting a customer is checked in O(1)
 (Savelsbergh); only a vehicle whose route limit binds needs an O(route)
 simulation (:func:`min_span`: leave as late as possible).
 
+*Trip mode* (dump-and-continue, the flag in the arrays): capacities are per
+trip, and a route of customers is evaluated by the forward simulation of
+:func:`routing.rr_trips.simulate`, which places the unloads and the break. Each
+insertion position is simulated (O(route)), but only when an estimate with the
+unloads kept in place beats the best position so far; a ruin that would leave
+a route infeasible (its unloads move) keeps that route whole. The earliest and
+latest arrays then hold, per gap, the visits just before and after it.
+
 Solution state (a tuple, see :func:`new_state`): ``route[k, i]`` location of
 the ``i``-th customer of vehicle ``k``, ``rlen[k]``, loads, earliest and
 latest start per position (position 0 = start depot, ``rlen + 1`` = end
@@ -47,6 +55,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from numba import njit
+
+from routing.rr_trips import simulate
 
 __all__ = [
     "SisrResult",
@@ -105,14 +115,26 @@ def make_arrays(
     vclass: IntArr,
     customers: IntArr,
     near: IntArr,
+    unload_sites: IntArr | None = None,
+    day_kg: IntArr | None = None,
+    day_l: IntArr | None = None,
+    stop_w: IntArr | None = None,
+    break_min_s: IntArr | None = None,
+    break_max_s: IntArr | None = None,
+    break_s: IntArr | None = None,
 ) -> tuple:
     """The problem arrays as the tuple the kernels take (see the module docstring), copied and checked.
 
     Tuple order: cost, time, service, early, late, demand kg, demand l,
     allowed, start, end, capacity kg, capacity l, shift start, shift end,
     route limit, limit binds, fixed cost, most stops, class, near, customers,
-    and a demand score (both demands as shares of the largest capacities,
-    for the recreate's "largest first" order).
+    a demand score (both demands as shares of the largest capacities, for the
+    recreate's "largest first" order), then the *trip mode* (dump-and-continue,
+    :mod:`routing.rr_trips`): a flag (one element, 1 when ``unload_sites`` is
+    given), per vehicle its usable sites (``(vehicles, s)``, padded with -1),
+    day limits kg and litres, stops per location, break window start/end and
+    break length (s; 0 = none). In trip mode the capacities are per trip and
+    the early/late arrays also give the sites' opening.
 
     Raises
     ------
@@ -127,6 +149,12 @@ def make_arrays(
     capkg = np.maximum(capacity_kg, 1).astype(np.float64)
     capl = np.maximum(capacity_l, 1).astype(np.float64)
     score = demand_kg / capkg.max() + demand_l / capl.max()
+    trips = unload_sites is not None
+    big = np.full(nv, np.iinfo(np.int64).max // 4, dtype=np.int64)
+    zero = np.zeros(nv, dtype=np.int64)
+    pick = lambda a, default: default if a is None else a  # noqa: E731
+    if trips and np.asarray(unload_sites).shape[0] != nv:
+        raise ValueError("unload_sites must have one row per vehicle")
     return (
         i64(cost),
         i64(time_s),
@@ -150,6 +178,14 @@ def make_arrays(
         i64(near),
         i64(customers),
         np.array(score, dtype=np.float64, order="C"),
+        np.array([1 if trips else 0], dtype=np.int64),
+        i64(pick(unload_sites, np.full((nv, 1), -1, dtype=np.int64))),
+        i64(pick(day_kg, big)),
+        i64(pick(day_l, big)),
+        i64(pick(stop_w, np.ones(n, dtype=np.int64))),
+        i64(pick(break_min_s, zero)),
+        i64(pick(break_max_s, zero)),
+        i64(pick(break_s, zero)),
     )
 
 
@@ -178,8 +214,48 @@ def seed(value: int) -> None:
 
 
 @njit(cache=True)
+def _update_trips(inst, st, k):  # type: ignore[no-untyped-def]
+    """Trip mode: day loads, cost and positions of route ``k`` (:func:`routing.rr_trips.simulate`).
+
+    Returns whether the route is feasible (the cost is then meaningless).
+    """
+    route, rlen, lkg, ll, rcost, wr, wp = st[0], st[1], st[2], st[3], st[6], st[7], st[8]
+    n = rlen[k]
+    akg = 0
+    al = 0
+    for i in range(n):
+        u = route[k, i]
+        akg += inst[5][u]
+        al += inst[6][u]
+        wr[u] = k
+        wp[u] = i
+    lkg[k] = akg
+    ll[k] = al
+    out = np.empty(2 * n + 1, dtype=np.int64)
+    c, m = simulate(inst, k, route[k], n, out)
+    rcost[k] = c + inst[16][k] if n > 0 else 0
+    # Gap g (before customer g, or the end): the visit just before customer g and just after customer g - 1
+    # (they differ from the customers when an unload lies between), for the insertion estimate.
+    before, after = st[4], st[5]
+    before[k, n] = out[m - 1] if m > 0 else inst[8][k]
+    after[k, 0] = out[0] if m > 0 else inst[9][k]
+    i = 0
+    for j in range(m):
+        if i < n and out[j] == route[k, i]:
+            before[k, i] = out[j - 1] if j > 0 else inst[8][k]
+            after[k, i + 1] = out[j + 1] if j + 1 < m else inst[9][k]
+            i += 1
+    return c >= 0
+
+
+@njit(cache=True)
 def _update(inst, st, k):  # type: ignore[no-untyped-def]
-    """Recompute loads, earliest/latest starts, cost and positions of route ``k``."""
+    """Recompute loads, earliest/latest starts, cost and positions of route ``k``; whether it is feasible.
+
+    Without trips every route the kernels keep is feasible by construction.
+    """
+    if inst[22][0]:
+        return _update_trips(inst, st, k)
     cost, tt, svc, early, late, dkg, dl = inst[0], inst[1], inst[2], inst[3], inst[4], inst[5], inst[6]
     vs, ve, shs, she, fixed = inst[8][k], inst[9][k], inst[12][k], inst[13][k], inst[16][k]
     route, rlen, lkg, ll, ea, la, rcost, wr, wp = st
@@ -212,6 +288,7 @@ def _update(inst, st, k):  # type: ignore[no-untyped-def]
     lkg[k] = akg
     ll[k] = al
     rcost[k] = c + fixed if n > 0 else 0
+    return True
 
 
 @njit(cache=True)
@@ -367,6 +444,7 @@ def _ruin(inst, st, touched, removed):  # type: ignore[no-untyped-def]
     """Remove strings from routes near a random customer; returns how many customers went to ``removed``."""
     near, cust = inst[19], inst[20]
     route, rlen, wr = st[0], st[1], st[7]
+    trips = inst[22][0] != 0
     used = 0
     served = 0
     for k in range(rlen.shape[0]):
@@ -402,6 +480,8 @@ def _ruin(inst, st, touched, removed):  # type: ignore[no-untyped-def]
         lo = max(0, min(lo, n - window))
         ks_at = lo + np.random.randint(0, ln + 1) if keep > 0 else lo
         m = 0
+        before = route[k, :n].copy() if trips else route[k, :0].copy()
+        n_before = n_removed
         for i in range(n):
             u = route[k, i]
             inside = lo <= i < lo + window
@@ -415,7 +495,11 @@ def _ruin(inst, st, touched, removed):  # type: ignore[no-untyped-def]
                 m += 1
         rlen[k] = m
         touched[k] = True
-        _update(inst, st, k)
+        if not _update(inst, st, k):  # trips: a shorter route can need other unloads; keep it whole
+            route[k, :n] = before
+            rlen[k] = n
+            n_removed = n_before
+            _update(inst, st, k)
         ruined += 1
     return n_removed
 
@@ -487,12 +571,104 @@ def _gap_delta(k, g, u, cost, tt, svc, early, late, route, rlen, ea, la, vs, ve,
     return d, an <= la[k, g + 1]
 
 
+@njit(cache=True, inline="always")
+def _trip_estimate(inst, st, k, g, u):  # type: ignore[no-untyped-def]
+    """Trip mode: arc cost change of ``u`` in gap ``g`` of route ``k`` with its unloads kept where they are.
+
+    The smaller of the detours next to customer ``g`` and next to customer
+    ``g - 1`` (the same unless an unload lies between); ``_place_trips``
+    simulates a position only when this beats the best so far (a heuristic:
+    moved unloads can make the true change smaller).
+    """
+    cost, route, rlen = inst[0], st[0], st[1]
+    n = rlen[k]
+    if n == 0:
+        return cost[inst[8][k], u] + cost[u, inst[9][k]] - cost[inst[8][k], inst[9][k]] + inst[16][k]
+    nxt = inst[9][k] if g == n else route[k, g]
+    prv = inst[8][k] if g == 0 else route[k, g - 1]
+    a = st[4][k, g]
+    b = st[5][k, g]
+    return min(cost[a, u] + cost[u, nxt] - cost[a, nxt], cost[prv, u] + cost[u, b] - cost[prv, b])
+
+
+@njit(cache=True)
+def _trip_delta(inst, st, k, g, u, buf, out):  # type: ignore[no-untyped-def]
+    """Trip mode: cost change of ``u`` before the ``g``-th customer of route ``k`` (-1, False: infeasible)."""
+    route, rlen = st[0], st[1]
+    n = rlen[k]
+    buf[:g] = route[k, :g]
+    buf[g] = u
+    buf[g + 1 : n + 1] = route[k, g:n]
+    c, _m = simulate(inst, k, buf, n + 1, out)
+    if c < 0:
+        return -1, False
+    return c + inst[16][k] - st[6][k], True
+
+
+@njit(cache=True)
+def _place_trips(inst, st, u, max_routes, touched, buf, stamp, blink):  # type: ignore[no-untyped-def]
+    """Trip mode of :func:`_place`: each position is checked by a simulation of the whole route.
+
+    Neighbours' gaps, then one empty vehicle per class; every gap of every
+    route only in the greedy start (``blink == 0``), where it is affordable.
+    """
+    allowed, vclass, near, daykg, dayl = inst[7], inst[18], inst[19], inst[24], inst[25]
+    rlen, lkg, ll, wr, wp = st[1], st[2], st[3], st[7], st[8]
+    dkg, dl = inst[5][u], inst[6][u]
+    nv = rlen.shape[0]
+    out = np.empty(2 * buf.shape[0] + 1, dtype=np.int64)
+    best_k = -1
+    best_g = -1
+    best_d = np.int64(0)
+    for phase in range(3):
+        if phase == 1:
+            if _n_used(rlen) >= max_routes:
+                continue
+            stamp[:] = False
+        if phase == 2 and (best_k >= 0 or blink != 0.0):
+            break
+        top = near.shape[1] if phase == 0 else nv
+        for j in range(top):
+            if phase == 0:
+                v = near[u, j]
+                k = wr[v]
+                if k < 0:
+                    continue
+                g_lo, g_hi = wp[v], wp[v] + 2
+            else:
+                k = j
+                if phase == 1:
+                    if rlen[k] > 0 or stamp[vclass[k]] or not allowed[u, k]:
+                        continue
+                    stamp[vclass[k]] = True
+                elif rlen[k] == 0:
+                    continue
+                g_lo, g_hi = 0, rlen[k] + 1
+            if not allowed[u, k] or lkg[k] + dkg > daykg[k] or ll[k] + dl > dayl[k]:
+                continue
+            for g in range(g_lo, g_hi):
+                if phase == 0 and blink > 0.0 and np.random.random() < blink:
+                    continue
+                if best_k >= 0 and _trip_estimate(inst, st, k, g, u) >= best_d:
+                    continue
+                d, ok = _trip_delta(inst, st, k, g, u, buf, out)
+                if ok and (best_k < 0 or d < best_d):
+                    best_k, best_g, best_d = k, g, d
+    if best_k < 0:
+        return False
+    _insert(inst, st, best_k, best_g, u)
+    touched[best_k] = True
+    return True
+
+
 @njit(cache=True)
 def _place(inst, st, u, max_routes, touched, buf, stamp, blink):  # type: ignore[no-untyped-def]
     """Insert ``u`` at its cheapest feasible position (neighbours' gaps, then new routes, then all gaps).
 
     Same rules as :func:`feasible_insertion`, evaluated with the arrays unpacked once.
     """
+    if inst[22][0]:
+        return _place_trips(inst, st, u, max_routes, touched, buf, stamp, blink)
     cost, tt, svc, early, late, dkg, dl, allowed = (
         inst[0],
         inst[1],
@@ -817,7 +993,11 @@ def sisr(
     ``max_iterations`` (the temperature then follows the step count, otherwise
     the clock). ``report(cost, unassigned)`` is called whenever the best improves.
     ``start_routes`` (per vehicle, customers in order) seed the greedy start,
-    which places the other customers. ``arrays`` come from :func:`make_arrays`.
+    which places the other customers (in trip mode they must be feasible
+    routes). ``arrays`` come from :func:`make_arrays`. In trip mode, when the
+    greedy start leaves customers out, annealing at the start temperature
+    first serves them (at most half the fleet phase's share) so the fleet
+    phase can begin.
     """
     if max_iterations is None and not math.isfinite(deadline):
         raise ValueError("sisr needs max_iterations or a finite deadline")
@@ -858,17 +1038,29 @@ def sisr(
     def chunk_size(per_it: float) -> int:
         return max(1, min(10_000, int(CHUNK_S / max(per_it, 1e-7))))
 
-    per_it = 1e-4
+    per_it = 1e-2 if arrays[22][0] else 1e-4  # a first guess: a trip-mode step simulates whole routes
+    share = FLEET_SHARE
+    while arrays[22][0] and fleet and best_key[1] > 0 and progress() < share / 2:
+        # Trip mode: the greedy start can leave customers out; serve them all before the fleet phase.
+        size = chunk_size(per_it) if total is None else min(max(1, total // 100), total // 10 - done)
+        if size <= 0:
+            break
+        t_now = scale * T_START
+        t = time.time()
+        key = sa_chunk(arrays, cur, cand, best, size, t_now, t_now, penalty, nv)
+        per_it = max(1e-7, (time.time() - t) / size)
+        done += size
+        offer((int(key[0]), int(key[1])))
     if fleet and best_key[1] == 0 and nv > 1:
         fcur = _clone(best)
         _drop_smallest_route(arrays, fcur)
         fcand = _clone(fcur)
         absence = np.zeros(n, dtype=np.int64)
         limit = np.array([int((fcur[1] > 0).sum())], dtype=np.int64)
-        while progress() < FLEET_SHARE and limit[0] >= 1:
+        while progress() < share and limit[0] >= 1:
             size = chunk_size(per_it)
             if total is not None:
-                size = min(size, math.ceil(FLEET_SHARE * total) - done)
+                size = min(size, math.ceil(share * total) - done)
                 if size <= 0:
                     break
             t = time.time()
@@ -905,7 +1097,7 @@ def _drop_smallest_route(inst, st):  # type: ignore[no-untyped-def]
 
 
 def warm_up() -> None:
-    """Compile every kernel on a two-customer instance (fills Numba's on-disk cache once)."""
+    """Compile every kernel on two-customer instances, plain and with trips (fills Numba's on-disk cache)."""
     t = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=np.int64)
     arrays = make_arrays(
         cost=t,
@@ -930,3 +1122,34 @@ def warm_up() -> None:
         near=np.array([[1], [2], [1]]),
     )
     sisr(arrays, max_iterations=20, fleet=True)
+    t4 = np.ones((4, 4), dtype=np.int64) - np.eye(4, dtype=np.int64)
+    trips = make_arrays(
+        cost=t4,
+        time_s=t4,
+        service_s=np.zeros(4, dtype=np.int64),
+        early_s=np.zeros(4, dtype=np.int64),
+        late_s=np.full(4, 100, dtype=np.int64),
+        demand_kg=np.array([0, 0, 1, 1]),
+        demand_l=np.array([0, 0, 1, 1]),
+        allowed=np.ones((4, 2), dtype=np.bool_),
+        start=np.zeros(2, dtype=np.int64),
+        end=np.zeros(2, dtype=np.int64),
+        capacity_kg=np.array([1, 1]),
+        capacity_l=np.array([1, 1]),
+        shift_start_s=np.zeros(2, dtype=np.int64),
+        shift_end_s=np.full(2, 100, dtype=np.int64),
+        route_limit_s=np.full(2, 50, dtype=np.int64),
+        fixed_cost=np.array([5, 5]),
+        max_stops=np.array([2, 2]),
+        vclass=np.array([0, 0]),
+        customers=np.array([2, 3]),
+        near=np.array([[2], [2], [3], [2]]),
+        unload_sites=np.array([[1], [1]]),
+        day_kg=np.array([2, 2]),
+        day_l=np.array([2, 2]),
+        stop_w=np.array([0, 0, 1, 1]),
+        break_min_s=np.array([5, 5]),
+        break_max_s=np.array([9, 9]),
+        break_s=np.array([1, 1]),
+    )
+    sisr(trips, max_iterations=20, fleet=True)

@@ -54,7 +54,8 @@ model (``ReadAssignmentFromRoutes``) and improved by the metaheuristic. With
 the pickled problem and the best result is kept (:mod:`routing.search`).
 
 Plain node routing (:func:`routing.rr_start.applies`: no unloads, no breaks, one window per point,
-every point mandatory, one arc-cost matrix for the fleet) starts instead from the ruin-and-recreate
+every point mandatory, one arc-cost matrix for the fleet), and dump-and-continue with independent
+routes (its trip mode, :mod:`routing.rr_trips`), starts instead from the ruin-and-recreate
 search of :mod:`routing.rr_start` (SISR in Numba) for :data:`RR_SHARE` of the time, seed
 ``SolveParams.seed + worker``; OR-Tools continues from its routes for the rest.
 
@@ -1367,7 +1368,11 @@ def run_job(job: Job, report: Report | None) -> RawAssignment:
     remaining = lambda: max(0.05, job.deadline - time.time())  # noqa: E731
     tracker = _Tracker(report, job.t0)
     if job.warm is None and rr_start.applies(problem, params):
-        construction: Construction | None = _rr_construct(job, remaining() * RR_SHARE, tracker)
+        rr = _rr_construct(job, remaining() * RR_SHARE, tracker)
+        for f in copies:  # trip mode: the start's unloads must each find a solver node, plus one spare
+            used = sum(1 for route in rr.routes for loc in route if loc == f)
+            copies[f] = max(copies[f], used + 1) if used else copies[f]
+        construction: Construction | None = rr
     else:
         construction = _construct(problem, kept, params, copies, job.warm, remaining() / 4)
     logger.info("start built at %.1f s", time.time() - job.t0)

@@ -19,6 +19,17 @@ from routing.solve import SolveParams
 from scheduler.demo import DemoResult, run_demo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels() -> None:
+    """Compile (or load from Numba's disk cache) the ruin-and-recreate kernels before any test.
+
+    A first compile takes about 30 s; a solve with a short time limit must not spend it compiling.
+    """
+    from routing.rr_kernels import warm_up
+
+    warm_up()
+
+
 @pytest.fixture(scope="session")
 def road_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh road-network cache folder for the session."""
