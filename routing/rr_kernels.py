@@ -605,6 +605,29 @@ def _trip_delta(inst, st, k, g, u, buf, out):  # type: ignore[no-untyped-def]
     return c + inst[16][k] - st[6][k], True
 
 
+@njit(cache=True, inline="always")
+def _candidate(phase, j, u, near, wr, wp, rlen, vclass, allowed, stamp):  # type: ignore[no-untyped-def]
+    """The ``j``-th place tried for customer ``u`` in ``phase``: ``(vehicle, first gap, end gap)``.
+
+    Phase 0: the two gaps beside ``u``'s ``j``-th nearest customer, if routed;
+    phase 1: empty vehicle ``j``, once per vehicle class (``stamp``) and only if
+    allowed; phase 2: every gap of used vehicle ``j``. Vehicle ``-1`` = skip.
+    """
+    if phase == 0:
+        v = near[u, j]
+        k = wr[v]
+        if k < 0:
+            return -1, 0, 0
+        return k, wp[v], wp[v] + 2
+    if phase == 1:
+        if rlen[j] > 0 or stamp[vclass[j]] or not allowed[u, j]:
+            return -1, 0, 0
+        stamp[vclass[j]] = True
+    elif rlen[j] == 0:
+        return -1, 0, 0
+    return j, 0, rlen[j] + 1
+
+
 @njit(cache=True)
 def _place_trips(inst, st, u, max_routes, touched, buf, stamp, blink):  # type: ignore[no-untyped-def]
     """Trip mode of :func:`_place`: each position is checked by a simulation of the whole route.
@@ -629,21 +652,9 @@ def _place_trips(inst, st, u, max_routes, touched, buf, stamp, blink):  # type: 
             break
         top = near.shape[1] if phase == 0 else nv
         for j in range(top):
-            if phase == 0:
-                v = near[u, j]
-                k = wr[v]
-                if k < 0:
-                    continue
-                g_lo, g_hi = wp[v], wp[v] + 2
-            else:
-                k = j
-                if phase == 1:
-                    if rlen[k] > 0 or stamp[vclass[k]] or not allowed[u, k]:
-                        continue
-                    stamp[vclass[k]] = True
-                elif rlen[k] == 0:
-                    continue
-                g_lo, g_hi = 0, rlen[k] + 1
+            k, g_lo, g_hi = _candidate(phase, j, u, near, wr, wp, rlen, vclass, allowed, stamp)
+            if k < 0:
+                continue
             if not allowed[u, k] or lkg[k] + dkg > daykg[k] or ll[k] + dl > dayl[k]:
                 continue
             for g in range(g_lo, g_hi):
@@ -704,21 +715,9 @@ def _place(inst, st, u, max_routes, touched, buf, stamp, blink):  # type: ignore
             break
         top = near.shape[1] if phase == 0 else nv
         for j in range(top):
-            if phase == 0:
-                v = near[u, j]
-                k = wr[v]
-                if k < 0:
-                    continue
-                g_lo, g_hi = wp[v], wp[v] + 2
-            else:
-                k = j
-                if phase == 1:
-                    if rlen[k] > 0 or stamp[vclass[k]] or not allowed[u, k]:
-                        continue
-                    stamp[vclass[k]] = True
-                elif rlen[k] == 0:
-                    continue
-                g_lo, g_hi = 0, rlen[k] + 1
+            k, g_lo, g_hi = _candidate(phase, j, u, near, wr, wp, rlen, vclass, allowed, stamp)
+            if k < 0:
+                continue
             if not allowed[u, k] or rlen[k] + 1 > stops[k]:
                 continue
             if lkg[k] + dkg[u] > capkg[k] or ll[k] + dl[u] > capl[k]:
@@ -989,9 +988,10 @@ def sisr(
     """Run the search: a greedy start, the fleet phase (``fleet``), then simulated annealing.
 
     Stops after ``max_iterations`` steps or at ``deadline`` (``time.time()``),
-    whichever comes first; deterministic for ``seed_value`` when it stops on
-    ``max_iterations`` (the temperature then follows the step count, otherwise
-    the clock). ``report(cost, unassigned)`` is called whenever the best improves.
+    whichever comes first. With ``max_iterations`` the phases, the temperature
+    and the chunk sizes follow the step count only, so the search is
+    deterministic for ``seed_value`` unless the deadline cuts it short; without
+    it they follow the clock. ``report(cost, unassigned)`` is called whenever the best improves.
     ``start_routes`` (per vehicle, customers in order) seed the greedy start,
     which places the other customers (in trip mode they must be feasible
     routes). ``arrays`` come from :func:`make_arrays`. In trip mode, when the
@@ -1023,10 +1023,13 @@ def sisr(
     scale = _mean_near_cost(arrays)
 
     def progress(extra: int = 0) -> float:
-        p = 0.0 if total is None else (done + extra) / max(total, 1)
-        if math.isfinite(deadline):
-            p = max(p, (time.time() - t_begin) / max(deadline - t_begin, 1e-9))
-        return min(1.0, p)
+        """Share of the search done: by steps with ``max_iterations`` (deterministic), else by time."""
+        if total is not None:
+            return min(1.0, (done + extra) / max(total, 1))
+        return min(1.0, (time.time() - t_begin) / max(deadline - t_begin, 1e-9))
+
+    def running() -> bool:
+        return time.time() < deadline
 
     def offer(key: tuple[int, int]) -> None:
         nonlocal best_key
@@ -1036,11 +1039,14 @@ def sisr(
                 report(int(key[0]) - penalty * int(key[1]), int(key[1]))
 
     def chunk_size(per_it: float) -> int:
+        """Steps per kernel call: about :data:`CHUNK_S` of work, or a fixed 1 % of ``max_iterations``."""
+        if total is not None:
+            return max(1, min(10_000, total // 100))
         return max(1, min(10_000, int(CHUNK_S / max(per_it, 1e-7))))
 
     per_it = 1e-2 if arrays[22][0] else 1e-4  # a first guess: a trip-mode step simulates whole routes
     share = FLEET_SHARE
-    while arrays[22][0] and fleet and best_key[1] > 0 and progress() < share / 2:
+    while arrays[22][0] and fleet and best_key[1] > 0 and progress() < share / 2 and running():
         # Trip mode: the greedy start can leave customers out; serve them all before the fleet phase.
         size = chunk_size(per_it) if total is None else min(max(1, total // 100), total // 10 - done)
         if size <= 0:
@@ -1057,7 +1063,7 @@ def sisr(
         fcand = _clone(fcur)
         absence = np.zeros(n, dtype=np.int64)
         limit = np.array([int((fcur[1] > 0).sum())], dtype=np.int64)
-        while progress() < share and limit[0] >= 1:
+        while progress() < share and limit[0] >= 1 and running():
             size = chunk_size(per_it)
             if total is not None:
                 size = min(size, math.ceil(share * total) - done)
@@ -1072,7 +1078,7 @@ def sisr(
                 break  # one route serves everyone: nothing left to remove
         _copy(cur, best)
         _copy(cand, best)
-    while progress() < 1.0:
+    while progress() < 1.0 and running():
         size = chunk_size(per_it)
         if total is not None:
             size = min(size, total - done)

@@ -20,7 +20,9 @@ from core.domain import (
     Vehicle,
     VehicleKind,
 )
-from routing import rr_start
+from routing import rr_kernels, rr_start
+from routing.bench import default_data_dir
+from routing.instances import read_instance
 from routing.model import RoutingProblem, arc_cost_matrix, build_problem
 from routing.verify import verify_plan
 from tests.routing.helpers import FAST, at, hm, matrices, plan_for, plan_problems
@@ -322,3 +324,26 @@ def test_applies_to_unload_problems_with_independent_routes_only(monkeypatch: py
     assert not rr_start.applies(_problem(shared_bays), PARAMS)
     monkeypatch.setattr(rr_start, "TRIPS", False)
     assert not rr_start.applies(_problem(city), PARAMS)
+
+
+@pytest.mark.parametrize("tick_s", [1e-6, 1.0])
+def test_construct_does_not_depend_on_the_clock(tick_s: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With an iteration limit, a slow clock and a fast one give the same routes (chunks follow steps).
+
+    WCVRPTW 102 (99 customers, two disposal sites, lunch break): small instances hide the effect.
+    """
+    path = default_data_dir() / "wcvrptw" / "102_stop.txt"
+    if not path.exists():
+        pytest.skip(f"benchmark data not found: {path}")
+    inst = read_instance("wcvrptw", path)
+    problem = build_problem(inst.district, inst.time_s, inst.dist_m)
+    kept = list(problem.points)
+    expected = rr_start.construct(problem, kept, PARAMS, math.inf, max_iterations=1500)
+    now = [1_000.0]
+
+    def clock() -> float:
+        now[0] += tick_s
+        return now[0]
+
+    monkeypatch.setattr(rr_kernels.time, "time", clock)
+    assert rr_start.construct(problem, kept, PARAMS, math.inf, max_iterations=1500) == expected
