@@ -174,6 +174,7 @@ def group_colocated(problem: RoutingProblem, points: Sequence[int] | None = None
         key = (place[p], problem.stream[p], problem.allowed_vehicles[p], problem.windows[p])
         sets.setdefault(key, []).append(p)
     grouped: dict[int, tuple[int, ...]] = {}  # first member -> members in visiting order
+    group_windows: dict[tuple[int, ...], tuple[tuple[int, int], ...]] = {}
     for same in sets.values():
         if len(same) < 2:
             continue
@@ -181,9 +182,11 @@ def group_colocated(problem: RoutingProblem, points: Sequence[int] | None = None
             if len(group) < 2:
                 continue
             order = tuple(sorted(group, key=lambda m: (problem.service_s[m], m)))
-            if _windows(problem, order) is None:
+            wins = _windows(problem, order)
+            if wins is None:
                 continue
             grouped[min(order)] = order
+            group_windows[order] = wins
     if not grouped:
         return None
     inside = {m for order in grouped.values() for m in order}
@@ -193,22 +196,25 @@ def group_colocated(problem: RoutingProblem, points: Sequence[int] | None = None
             members.append(grouped[p])
         elif p not in inside:
             members.append((p,))
-    return Grouping(_merged_problem(problem, members), tuple(members))
+    return Grouping(_merged_problem(problem, members, group_windows), tuple(members))
 
 
-def _merged_problem(problem: RoutingProblem, members: Sequence[tuple[int, ...]]) -> RoutingProblem:
-    """The problem over one location per member tuple (sums of demand, service and stops)."""
+def _merged_problem(
+    problem: RoutingProblem,
+    members: Sequence[tuple[int, ...]],
+    group_windows: Mapping[tuple[int, ...], tuple[tuple[int, int], ...]],
+) -> RoutingProblem:
+    """The problem over one location per member tuple (sums of demand, service and stops).
+
+    ``group_windows`` holds the start windows of every group of two or more (:func:`_windows`).
+    """
     rep = np.array([ms[0] for ms in members], dtype=np.int64)
-    stops = problem.stops or tuple(1 if i in problem.points else 0 for i in range(len(problem.locations)))
+    stops = tuple(problem.stops_at(i) for i in range(len(problem.locations)))
 
     def total(values: Sequence[int]) -> tuple[int, ...]:
         return tuple(sum(values[m] for m in ms) for ms in members)
 
-    windows = []
-    for ms in members:
-        w = _windows(problem, ms) if len(ms) > 1 else problem.windows[ms[0]]
-        assert w is not None  # groups without a window left were not formed
-        windows.append(w)
+    windows = [group_windows[ms] if len(ms) > 1 else problem.windows[ms[0]] for ms in members]
     return replace(
         problem,
         locations=tuple(problem.locations[int(i)] for i in rep),

@@ -1059,7 +1059,7 @@ def sisr(
         offer((int(key[0]), int(key[1])))
     if fleet and best_key[1] == 0 and nv > 1:
         fcur = _clone(best)
-        _drop_smallest_route(arrays, fcur)
+        _drop_smallest(arrays, fcur)
         fcand = _clone(fcur)
         absence = np.zeros(n, dtype=np.int64)
         limit = np.array([int((fcur[1] > 0).sum())], dtype=np.int64)
@@ -1097,59 +1097,47 @@ def sisr(
     return SisrResult(out_routes, int(final) - penalty * int(un), unassigned, done)
 
 
-@njit(cache=True)
-def _drop_smallest_route(inst, st):  # type: ignore[no-untyped-def]
-    return _drop_smallest(inst, st)
+def _toy_arrays(n: int, **trips: IntArr) -> tuple:
+    """Kernel arrays of an ``n``-location toy: depot 0, unit arcs, the last two locations customers.
+
+    Two vehicles of capacity 1; ``trips`` are the trip-mode arrays of :func:`make_arrays`, if any.
+    """
+    unit = np.ones((n, n), dtype=np.int64) - np.eye(n, dtype=np.int64)
+    customers = np.arange(n - 2, n)
+    demand = np.zeros(n, dtype=np.int64)
+    demand[customers] = 1
+    other = {int(customers[0]): customers[1], int(customers[1]): customers[0]}
+    near = np.array([[other.get(i, customers[0])] for i in range(n)], dtype=np.int64)
+    return make_arrays(
+        cost=unit,
+        time_s=unit,
+        service_s=np.zeros(n, dtype=np.int64),
+        early_s=np.zeros(n, dtype=np.int64),
+        late_s=np.full(n, 100, dtype=np.int64),
+        demand_kg=demand,
+        demand_l=demand,
+        allowed=np.ones((n, 2), dtype=np.bool_),
+        start=np.zeros(2, dtype=np.int64),
+        end=np.zeros(2, dtype=np.int64),
+        capacity_kg=np.array([1, 1]),
+        capacity_l=np.array([1, 1]),
+        shift_start_s=np.zeros(2, dtype=np.int64),
+        shift_end_s=np.full(2, 100, dtype=np.int64),
+        route_limit_s=np.full(2, 50, dtype=np.int64),
+        fixed_cost=np.array([5, 5]),
+        max_stops=np.array([2, 2]),
+        vclass=np.array([0, 0]),
+        customers=customers,
+        near=near,
+        **trips,
+    )
 
 
 def warm_up() -> None:
     """Compile every kernel on two-customer instances, plain and with trips (fills Numba's on-disk cache)."""
-    t = np.array([[0, 1, 1], [1, 0, 1], [1, 1, 0]], dtype=np.int64)
-    arrays = make_arrays(
-        cost=t,
-        time_s=t,
-        service_s=np.zeros(3, dtype=np.int64),
-        early_s=np.zeros(3, dtype=np.int64),
-        late_s=np.full(3, 100, dtype=np.int64),
-        demand_kg=np.array([0, 1, 1]),
-        demand_l=np.array([0, 1, 1]),
-        allowed=np.ones((3, 2), dtype=np.bool_),
-        start=np.zeros(2, dtype=np.int64),
-        end=np.zeros(2, dtype=np.int64),
-        capacity_kg=np.array([1, 1]),
-        capacity_l=np.array([1, 1]),
-        shift_start_s=np.zeros(2, dtype=np.int64),
-        shift_end_s=np.full(2, 100, dtype=np.int64),
-        route_limit_s=np.full(2, 50, dtype=np.int64),
-        fixed_cost=np.array([5, 5]),
-        max_stops=np.array([2, 2]),
-        vclass=np.array([0, 0]),
-        customers=np.array([1, 2]),
-        near=np.array([[1], [2], [1]]),
-    )
-    sisr(arrays, max_iterations=20, fleet=True)
-    t4 = np.ones((4, 4), dtype=np.int64) - np.eye(4, dtype=np.int64)
-    trips = make_arrays(
-        cost=t4,
-        time_s=t4,
-        service_s=np.zeros(4, dtype=np.int64),
-        early_s=np.zeros(4, dtype=np.int64),
-        late_s=np.full(4, 100, dtype=np.int64),
-        demand_kg=np.array([0, 0, 1, 1]),
-        demand_l=np.array([0, 0, 1, 1]),
-        allowed=np.ones((4, 2), dtype=np.bool_),
-        start=np.zeros(2, dtype=np.int64),
-        end=np.zeros(2, dtype=np.int64),
-        capacity_kg=np.array([1, 1]),
-        capacity_l=np.array([1, 1]),
-        shift_start_s=np.zeros(2, dtype=np.int64),
-        shift_end_s=np.full(2, 100, dtype=np.int64),
-        route_limit_s=np.full(2, 50, dtype=np.int64),
-        fixed_cost=np.array([5, 5]),
-        max_stops=np.array([2, 2]),
-        vclass=np.array([0, 0]),
-        customers=np.array([2, 3]),
-        near=np.array([[2], [2], [3], [2]]),
+    sisr(_toy_arrays(3), max_iterations=20, fleet=True)
+    trips = _toy_arrays(
+        4,
         unload_sites=np.array([[1], [1]]),
         day_kg=np.array([2, 2]),
         day_l=np.array([2, 2]),

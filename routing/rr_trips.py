@@ -64,6 +64,36 @@ def _leg(tt, svc, early, late, prev, t, dest, is_end, done, bmin, bmax, bdur):  
     return start, done
 
 
+@njit(cache=True, inline="always")
+def _best_site(inst, k, prev, t, done, dest, is_end, dep0, she, limit, bmin, bmax, bdur):  # type: ignore[no-untyped-def]
+    """The unload site of vehicle ``k`` minimising ``prev -> site -> dest`` cost, leaving ``prev`` at ``t``.
+
+    The site must be reached inside its opening and ``dest`` after it: a
+    customer inside its window, or (``is_end``) the end depot inside the shift
+    end ``she`` and the route limit from the departure ``dep0``. Returns
+    ``(site, cost, service start at the site, break done)``; site ``-1`` = none.
+    """
+    cost, tt, svc, early, late, sites = inst[0], inst[1], inst[2], inst[3], inst[4], inst[23]
+    best_f = -1
+    best_c = 0
+    best_t = 0
+    best_done = done
+    for s in range(sites.shape[1]):
+        f = sites[k, s]
+        if f < 0:
+            break
+        a, dn = _leg(tt, svc, early, late, prev, t, f, False, done, bmin, bmax, bdur)
+        if a < 0:
+            continue
+        b, _dn = _leg(tt, svc, early, late, f, a + svc[f], dest, is_end, dn, bmin, bmax, bdur)
+        if b < 0 or (is_end and (b > she or b - dep0 > limit)):
+            continue
+        c = cost[prev, f] + cost[f, dest]
+        if best_f < 0 or c < best_c:
+            best_f, best_c, best_t, best_done = f, c, a, dn
+    return best_f, best_c, best_t, best_done
+
+
 @njit(cache=True)
 def simulate(inst, k, seq, n, out):  # type: ignore[no-untyped-def]
     """Drive customers ``seq[:n]`` with vehicle ``k``: ``(arc cost, visits)``, cost -1 when infeasible.
@@ -76,7 +106,7 @@ def simulate(inst, k, seq, n, out):  # type: ignore[no-untyped-def]
     cost, tt, svc, early, late, dkg, dl = inst[0], inst[1], inst[2], inst[3], inst[4], inst[5], inst[6]
     vs, ve, shs, she, limit = inst[8][k], inst[9][k], inst[12][k], inst[13][k], inst[14][k]
     capkg, capl, maxst = inst[10][k], inst[11][k], inst[17][k]
-    sites, daykg, dayl, stop_w = inst[23], inst[24][k], inst[25][k], inst[26]
+    daykg, dayl, stop_w = inst[24][k], inst[25][k], inst[26]
     bmin, bmax, bdur = inst[27][k], inst[28][k], inst[29][k]
     dep0 = max(shs, early[seq[0]] - tt[vs, seq[0]])
     done = bdur == 0
@@ -100,23 +130,9 @@ def simulate(inst, k, seq, n, out):  # type: ignore[no-untyped-def]
         if kg + dkg[j] > capkg or lt + dl[j] > capl:
             if kg == 0 and lt == 0:
                 return -1, 0
-            best_f = -1
-            best_c = 0
-            best_t = 0
-            best_done = done
-            for s in range(sites.shape[1]):
-                f = sites[k, s]
-                if f < 0:
-                    break
-                a, dn = _leg(tt, svc, early, late, prev, t, f, False, done, bmin, bmax, bdur)
-                if a < 0:
-                    continue
-                b, _dn = _leg(tt, svc, early, late, f, a + svc[f], j, False, dn, bmin, bmax, bdur)
-                if b < 0:
-                    continue
-                c = cost[prev, f] + cost[f, j]
-                if best_f < 0 or c < best_c:
-                    best_f, best_c, best_t, best_done = f, c, a, dn
+            best_f, _c, best_t, best_done = _best_site(
+                inst, k, prev, t, done, j, False, dep0, she, limit, bmin, bmax, bdur
+            )
             if best_f < 0:
                 return -1, 0
             total += cost[prev, best_f]
@@ -147,21 +163,9 @@ def simulate(inst, k, seq, n, out):  # type: ignore[no-untyped-def]
         if back < 0 or back > she or back - dep0 > limit:
             return -1, 0
         return total + cost[prev, ve], m
-    best_f = -1
-    best_c = 0
-    for s in range(sites.shape[1]):
-        f = sites[k, s]
-        if f < 0:
-            break
-        a, dn = _leg(tt, svc, early, late, prev, t, f, False, done, bmin, bmax, bdur)
-        if a < 0:
-            continue
-        back, _dn = _leg(tt, svc, early, late, f, a + svc[f], ve, True, dn, bmin, bmax, bdur)
-        if back < 0 or back > she or back - dep0 > limit:
-            continue
-        c = cost[prev, f] + cost[f, ve]
-        if best_f < 0 or c < best_c:
-            best_f, best_c = f, c
+    best_f, best_c, _t, _done = _best_site(
+        inst, k, prev, t, done, ve, True, dep0, she, limit, bmin, bmax, bdur
+    )
     if best_f < 0:
         return -1, 0
     out[m] = best_f

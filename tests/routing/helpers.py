@@ -9,9 +9,11 @@ here independently of :func:`routing.model.locations`.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +21,7 @@ from core.domain import CollectionPoint, District, Plan, StopKind
 from routing.model import RoutingProblem, WarmStart, build_problem
 from routing.plan import LegFn, to_plan
 from routing.solve import RawAssignment, SolveParams, solve
+from routing.verify import verify_plan
 
 BLOCK_M = 1000.0
 """Road metres per grid unit."""
@@ -216,3 +219,19 @@ def plan_problems(plan: Plan, district: District, m: Matrices) -> list[str]:
         if tons[fid] > facilities[fid].daily_capacity_kg + 1e-6:
             out.append(f"{fid}: {tons[fid]:g} kg unloaded, above its daily capacity")
     return out
+
+
+def sisr_plan(city: District, params: SolveParams, caplog: Any) -> Solved:
+    """Solve ``city`` through the ruin-and-recreate start: the path ran, nothing dropped, both checks clean.
+
+    ``caplog`` is pytest's log-capture fixture.
+    """
+    with caplog.at_level(logging.INFO, logger="routing.solve"):
+        solved = plan_for(city, params, metric="euclidean")
+    assert any("ruin-and-recreate start" in r.getMessage() for r in caplog.records), "the SISR path ran"
+    assert solved.assignment.dropped == ()
+    m = solved.m
+    index_of = {loc.id: i for i, loc in enumerate(solved.problem.locations)}
+    assert list(verify_plan(solved.plan, city, m.time_s, m.dist_m, index_of)) == []
+    assert plan_problems(solved.plan, city, m) == []
+    return solved

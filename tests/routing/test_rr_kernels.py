@@ -243,9 +243,9 @@ def test_fleet_phase_removes_routes() -> None:
         assert _ref_route(a, k, r)[0]
     best = tuple(x.copy() for x in cur)
     seed(0)
-    from routing.rr_kernels import _drop_smallest_route
+    from routing.rr_kernels import _drop_smallest
 
-    _drop_smallest_route(a, cur)
+    _drop_smallest(a, cur)
     cand = tuple(x.copy() for x in cur)
     limit = np.array([5], dtype=np.int64)
     cost, un = fleet_chunk(a, cur, cand, best, np.zeros(n, dtype=np.int64), 300, 10**9, limit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import replace
 
@@ -14,8 +13,7 @@ from core.errors import ValidationError
 from routing import rr_start
 from routing.model import ObjectiveWeights, build_problem
 from routing.solve import SolveParams
-from routing.verify import verify_plan
-from tests.routing.helpers import FAST, at, hm, matrices, plan_for
+from tests.routing.helpers import FAST, at, hm, matrices, plan_for, sisr_plan
 
 PARAMS = replace(FAST, solution_limit=20)
 """Deterministic: the SISR start stops after its iteration count, OR-Tools on its solution limit."""
@@ -64,14 +62,7 @@ def _district(seed: int, n_points: int = 24) -> District:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_solve_with_the_sisr_start_gives_verified_plans(seed: int, caplog: pytest.LogCaptureFixture) -> None:
-    city = _district(seed)
-    with caplog.at_level(logging.INFO, logger="routing.solve"):
-        solved = plan_for(city, replace(PARAMS, seed=seed), metric="euclidean")
-    assert any("ruin-and-recreate start" in r.getMessage() for r in caplog.records), "the SISR path ran"
-    assert solved.assignment.dropped == ()
-    m = solved.m
-    index_of = {loc.id: i for i, loc in enumerate(solved.problem.locations)}
-    assert list(verify_plan(solved.plan, city, m.time_s, m.dist_m, index_of)) == []
+    sisr_plan(_district(seed), replace(PARAMS, seed=seed), caplog)
 
 
 def test_solution_limited_solve_is_deterministic() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import replace
 
@@ -24,8 +23,7 @@ from routing import rr_kernels, rr_start
 from routing.bench import default_data_dir
 from routing.instances import read_instance
 from routing.model import RoutingProblem, arc_cost_matrix, build_problem
-from routing.verify import verify_plan
-from tests.routing.helpers import FAST, at, hm, matrices, plan_for, plan_problems
+from tests.routing.helpers import FAST, at, hm, matrices, plan_for, sisr_plan
 
 PARAMS = replace(FAST, solution_limit=20)
 """Deterministic: the SISR start stops after its iteration count, OR-Tools on its solution limit."""
@@ -228,23 +226,11 @@ def test_simulation_matches_the_slow_reference(seed: int) -> None:
 # --------------------------------------------------------------------------- through solve -> plan -> verify
 
 
-def _solve_and_verify(city: District, caplog: pytest.LogCaptureFixture, seed: int = 0):  # type: ignore[no-untyped-def]
-    with caplog.at_level(logging.INFO, logger="routing.solve"):
-        solved = plan_for(city, replace(PARAMS, seed=seed), metric="euclidean")
-    assert any("ruin-and-recreate start" in r.getMessage() for r in caplog.records), "the SISR path ran"
-    assert solved.assignment.dropped == ()
-    m = solved.m
-    index_of = {loc.id: i for i, loc in enumerate(solved.problem.locations)}
-    assert list(verify_plan(solved.plan, city, m.time_s, m.dist_m, index_of)) == []
-    assert plan_problems(solved.plan, city, m) == []
-    return solved
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_truck_that_must_unload_twice(seed: int, caplog: pytest.LogCaptureFixture) -> None:
     city = _district(seed, n_points=10, n_vehicles=1, capacity_kg=900.0, lunch=False)
     assert sum(p.expected_kg for p in city.points) > 2 * 900.0, "three trips at least"
-    solved = _solve_and_verify(city, caplog, seed)
+    solved = sisr_plan(city, replace(PARAMS, seed=seed), caplog)
     (route,) = [r for r in solved.plan.routes if r.collections]
     assert len([s for s in route.stops if s.kind == "unload"]) >= 3
 
@@ -259,7 +245,7 @@ def test_the_solver_model_gets_a_node_for_every_unload_of_the_start(
         solve_module, "unload_copies", lambda problem, kept, extra=None: dict.fromkeys(problem.facilities, 1)
     )
     city = _district(0, n_points=10, n_vehicles=1, capacity_kg=900.0, lunch=False)
-    _solve_and_verify(city, caplog)
+    sisr_plan(city, PARAMS, caplog)
 
 
 def test_the_break_moves_a_stop_after_lunch(caplog: pytest.LogCaptureFixture) -> None:
@@ -267,7 +253,7 @@ def test_the_break_moves_a_stop_after_lunch(caplog: pytest.LogCaptureFixture) ->
     base = _district(3, n_points=8, n_vehicles=1, capacity_kg=5000.0)
     points = tuple(replace(p, time_windows=(TimeWindow(hm(10, 30), hm(14)),)) for p in base.points)
     city = replace(base, points=points)
-    solved = _solve_and_verify(city, caplog)
+    solved = sisr_plan(city, PARAMS, caplog)
     (route,) = [r for r in solved.plan.routes if r.collections]
     assert len(route.breaks) == 1
     brk = route.breaks[0]
@@ -277,7 +263,7 @@ def test_the_break_moves_a_stop_after_lunch(caplog: pytest.LogCaptureFixture) ->
 
 def test_a_stream_only_one_facility_accepts(caplog: pytest.LogCaptureFixture) -> None:
     city = _district(5, n_points=14, n_vehicles=4, capacity_kg=800.0, split_streams=True)
-    solved = _solve_and_verify(city, caplog)
+    solved = sisr_plan(city, PARAMS, caplog)
     accepts = {f.id: f.accepted_streams for f in city.facilities}
     streams = {p.id: p.stream for p in city.points}
     for route in solved.plan.routes:
